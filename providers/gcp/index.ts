@@ -1,0 +1,357 @@
+// The GCP provider: one project at a time, with the fewest calls the Compute API allows.
+// Per project: instances.aggregatedList, firewalls.list, networks.list and networkFirewallPolicies.aggregatedList
+// (all paged, all zones/regions at once), projects.get (project metadata), and networks.getEffectiveFirewalls once
+// per network in use (it returns the hierarchical and global network policies, cloud-apis.md 1.3). Nothing per instance.
+import compute from '@google-cloud/compute';
+import resourceManager from '@google-cloud/resource-manager';
+import type { AuthClient } from 'google-auth-library';
+import { ScopeError, UsageError } from '../../src/errors.js';
+import type { Instance, Layer, RuleSet, Scope, Stage } from '../../src/model/inventory.js';
+import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
+import { callOnce, clientOptions, describeGcpError, gcpAuth, pages, parseEndpoint, type Endpoint } from './client.js';
+import { lastSegment, mapFirewall, mapInstance, networkKey, networkProject, policyRuleSet, regionOfZone, safeMetadata } from './map.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+type Json = any;
+
+export interface GcpOptions {
+  projects: string[];
+  allProjects: boolean;
+  /** --gcp-endpoint / RDPCLOUD_GCP_ENDPOINT: replaces https://compute.googleapis.com */
+  endpoint?: string;
+  /** RDPCLOUD_GCP_RESOURCE_MANAGER_ENDPOINT: replaces https://cloudresourcemanager.googleapis.com */
+  resourceManagerEndpoint?: string;
+}
+
+const PAGE = 500; // GCE's largest page (maxResults 0-500)
+const IMPLIED_DENY = { action: 'deny' as const, rule: 'implied deny ingress', why: 'no rule matched: the implied deny-ingress rule (priority 65535) applies' };
+
+interface Clients {
+  instances: Json;
+  firewalls: Json;
+  networks: Json;
+  networkPolicies: Json;
+  firewallPolicies: Json;
+  projects: Json;
+  rmProjects?: Json;
+  rmFolders?: Json;
+}
+
+interface NetworkFacts {
+  /** AFTER_CLASSIC_FIREWALL (default) or BEFORE_CLASSIC_FIREWALL */
+  order: string;
+  vpc: RuleSet;
+}
+
+export class GcpProvider implements CloudProvider {
+  readonly id = 'gcp' as const;
+  private clients?: Promise<Clients>;
+  private readonly compute?: Endpoint;
+  private readonly rm?: Endpoint;
+  /** Shared VPC host projects and hierarchy lookups are read once per run, whichever project needs them first. */
+  private readonly hostCache = new Map<string, Promise<Map<string, NetworkFacts>>>();
+  private readonly policyParents = new Map<string, Promise<string | undefined>>();
+  private readonly folderParents = new Map<string, Promise<string | undefined>>();
+
+  constructor(
+    private readonly opts: GcpOptions,
+    private readonly ctx: ProviderContext,
+  ) {
+    const ep = opts.endpoint ?? ctx.env.RDPCLOUD_GCP_ENDPOINT;
+    if (ep) this.compute = parseEndpoint(ep, opts.endpoint ? '--gcp-endpoint' : 'RDPCLOUD_GCP_ENDPOINT');
+    const rm = opts.resourceManagerEndpoint ?? ctx.env.RDPCLOUD_GCP_RESOURCE_MANAGER_ENDPOINT;
+    if (rm) this.rm = parseEndpoint(rm, 'RDPCLOUD_GCP_RESOURCE_MANAGER_ENDPOINT');
+    if (!opts.allProjects && opts.projects.length === 0) {
+      throw new UsageError('gcp: name the projects to audit with --project P (repeatable) or use --all-projects');
+    }
+  }
+
+  private getClients(): Promise<Clients> {
+    this.clients ??= gcpAuth(this.ctx.env).then(async (auth: AuthClient) => {
+      const o = clientOptions(this.compute, auth);
+      const c: Clients = {
+        instances: new compute.InstancesClient(o),
+        firewalls: new compute.FirewallsClient(o),
+        networks: new compute.NetworksClient(o),
+        networkPolicies: new compute.NetworkFirewallPoliciesClient(o),
+        firewallPolicies: new compute.FirewallPoliciesClient(o),
+        projects: new compute.ProjectsClient(o),
+      };
+      const ro = clientOptions(this.rm, auth);
+      c.rmProjects = new resourceManager.ProjectsClient(ro);
+      c.rmFolders = new resourceManager.FoldersClient(ro);
+      // aggregatedList is only exposed as an auto-paging iterator; the inner call pages one page at a time.
+      await Promise.all([c.instances.initialize(), c.networkPolicies.initialize()]);
+      return c;
+    });
+    return this.clients;
+  }
+
+  async listScopes(): Promise<string[]> {
+    if (!this.opts.allProjects) return [...new Set(this.opts.projects)];
+    const c = await this.getClients();
+    const found: string[] = [];
+    for await (const page of pages<Json[]>(this.ctx, 'rm.projects.search', { query: 'state:ACTIVE', pageSize: 500 }, (req) =>
+      c.rmProjects.searchProjects(req, { autoPaginate: false }),
+    )) {
+      for (const p of page) if ((p.state ?? 'ACTIVE') === 'ACTIVE' || p.state === 1) found.push(p.projectId);
+    }
+    return [...new Set([...this.opts.projects, ...found])].sort();
+  }
+
+  async collect(project: string): Promise<ScopeInventory> {
+    const c = await this.getClients();
+    const ctx = this.ctx;
+    const fail = (err: unknown, what: string) => new ScopeError('gcp', project, describeGcpError(err, project, what));
+
+    // Independent listings run together; each one pages serially.
+    const instancesP = (async () => {
+      const raw: Json[] = [];
+      for await (const items of pages<Record<string, Json>>(ctx, 'instances.aggregatedList', { project, maxResults: PAGE, returnPartialSuccess: true }, (req) =>
+        c.instances.innerApiCalls.aggregatedList(req, { autoPaginate: false }),
+      )) {
+        for (const scoped of Object.values(items ?? {})) for (const inst of scoped?.instances ?? []) raw.push(inst);
+      }
+      return raw;
+    })();
+    const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+    const firewallsP = settle(this.listAll(c.firewalls, 'firewalls.list', project));
+    const networksP = settle(this.listAll(c.networks, 'networks.list', project));
+    const regionalP = settle(this.regionalPolicies(c, project));
+    const projectP = settle(callOnce(ctx, 'projects.get', () => c.projects.get({ project })));
+
+    let rawInstances: Json[];
+    try {
+      rawInstances = await instancesP;
+    } catch (e) {
+      await Promise.all([firewallsP, networksP, regionalP, projectP]);
+      throw fail(e, `listing instances of ${project}`);
+    }
+    const [fws, nets, regional, proj] = await Promise.all([firewallsP, networksP, regionalP, projectP]);
+
+    const scope: Scope = { provider: 'gcp', scope: project, status: 'ok' };
+    if (proj.ok) {
+      const md = safeMetadata((proj.v as Json)[0]?.commonInstanceMetadata);
+      if (md) scope.metadata = md;
+    }
+
+    const ruleSets = new Map<string, RuleSet>();
+    const paths: Record<string, Layer[]> = {};
+    // This project's own networks.
+    const local = new Map<string, NetworkFacts>();
+    const vpcUnreadable = fws.ok ? undefined : describeGcpError(fws.e, project, 'reading firewall rules');
+    const byNetwork = new Map<string, Json[]>();
+    if (fws.ok) for (const fw of fws.v) byNetwork.set(networkKey(fw.network ?? ''), [...(byNetwork.get(networkKey(fw.network ?? '')) ?? []), fw]);
+    const netList: Json[] = nets.ok ? nets.v : [];
+    const networkNames = new Set<string>([...netList.map((n) => networkKey(n.selfLink ?? `projects/${project}/global/networks/${n.name}`)), ...byNetwork.keys()]);
+    for (const key of networkNames) {
+      const n = netList.find((x) => networkKey(x.selfLink ?? '') === key);
+      local.set(key, {
+        order: n?.networkFirewallPolicyEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL',
+        vpc: this.vpcRuleSet(project, key, byNetwork.get(key) ?? [], vpcUnreadable),
+      });
+    }
+
+    const instances: Instance[] = [];
+    const wanted = new Map<string, { network: string; region: string }>();
+    const pathId = (nic: Json, zone: string) => {
+      const network = networkKey(nic.network ?? '');
+      const region = regionOfZone(zone);
+      const id = `gcp/${network}@${region}`;
+      wanted.set(id, { network, region });
+      return id;
+    };
+    for (const raw of rawInstances) instances.push(mapInstance(project, raw, pathId));
+
+    // One effective-firewalls call per network in use, in the project that owns the network.
+    const effective = new Map<string, Promise<{ ok: true; v: Json } | { ok: false; e: unknown }>>();
+    for (const { network } of wanted.values()) {
+      if (effective.has(network)) continue;
+      const owner = networkProject(network) ?? project;
+      effective.set(network, settle(callOnce(ctx, 'networks.getEffectiveFirewalls', () => c.networks.getEffectiveFirewalls({ project: owner, network: lastSegment(network) }).then((r: Json[]) => r[0]))));
+    }
+
+    for (const [id, { network, region }] of wanted) {
+      const owner = networkProject(network) ?? project;
+      let facts = local.get(network);
+      if (!facts && owner !== project) facts = (await this.hostNetworks(c, owner)).get(network);
+      if (!facts) {
+        facts = { order: 'AFTER_CLASSIC_FIREWALL', vpc: this.vpcRuleSet(owner, network, [], `network ${network} is not visible to the caller`) };
+      }
+      ruleSets.set(facts.vpc.id, facts.vpc);
+      const eff = await effective.get(network)!;
+      const hier: Stage[] = [];
+      const globalNet: Stage[] = [];
+      if (!eff.ok) {
+        const rs: RuleSet = {
+          id: `gcp/effective-unreadable/${network}`,
+          provider: 'gcp',
+          scope: owner,
+          name: `firewall policies of ${lastSegment(network)}`,
+          kind: 'gcp-firewall-policy',
+          unreadable: describeGcpError(eff.e, owner, 'reading firewall policies (networks.getEffectiveFirewalls)'),
+          rules: [],
+        };
+        ruleSets.set(rs.id, rs);
+        hier.push({ ruleSet: rs.id, mode: 'first-match' });
+      } else {
+        const policies: Json[] = eff.v?.firewallPolicys ?? [];
+        const hierarchy = await this.orderHierarchy(c, policies.filter((p) => p.type === 'HIERARCHY'));
+        for (const p of hierarchy) hier.push(this.policyStage(ruleSets, owner, p, network, 'hierarchical policy'));
+        for (const p of policies.filter((p) => p.type === 'SYSTEM_GLOBAL' || p.type === 'SYSTEM_REGIONAL')) hier.push(this.policyStage(ruleSets, owner, p, network, 'system policy'));
+        const nets = policies.filter((p) => p.type === 'NETWORK').sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+        for (const p of nets) globalNet.push(this.policyStage(ruleSets, owner, p, network, 'network policy'));
+      }
+      const regionalStages: Stage[] = [];
+      if (!regional.ok) {
+        const rs: RuleSet = {
+          id: `gcp/regional-unreadable/${project}`,
+          provider: 'gcp',
+          scope: project,
+          name: 'regional network firewall policies',
+          kind: 'gcp-firewall-policy',
+          unreadable: describeGcpError(regional.e, project, 'reading network firewall policies'),
+          rules: [],
+        };
+        ruleSets.set(rs.id, rs);
+        regionalStages.push({ ruleSet: rs.id, mode: 'first-match' });
+      } else {
+        for (const p of regional.v.get(`${region}|${network}`) ?? []) regionalStages.push(this.policyStage(ruleSets, project, p, network, `regional policy (${region})`));
+      }
+      const vpc: Stage = { ruleSet: facts.vpc.id, mode: 'first-match' };
+      // Order: hierarchical -> (system) -> VPC rules and network policies as the network says
+      // (https://cloud.google.com/firewall/docs/firewall-policies-rule-eval-order).
+      const middle = facts.order === 'BEFORE_CLASSIC_FIREWALL' ? [...globalNet, ...regionalStages, vpc] : [vpc, ...globalNet, ...regionalStages];
+      paths[id] = [{ name: 'firewall', stages: [...hier, ...middle], otherwise: IMPLIED_DENY }];
+    }
+
+    return { scope, instances, ruleSets: [...ruleSets.values()], paths };
+  }
+
+  private vpcRuleSet(project: string, network: string, raw: Json[], unreadable?: string): RuleSet {
+    const rs: RuleSet = {
+      id: `gcp/vpc/${network}`,
+      provider: 'gcp',
+      scope: networkProject(network) ?? project,
+      name: `VPC firewall rules of ${lastSegment(network)}`,
+      kind: 'gcp-vpc-firewall',
+      rules: raw.map(mapFirewall).filter((r): r is NonNullable<typeof r> => !!r),
+    };
+    if (unreadable) rs.unreadable = unreadable;
+    return rs;
+  }
+
+  private policyStage(ruleSets: Map<string, RuleSet>, project: string, policy: Json, network: string, what: string): Stage {
+    const label = `${what} ${policy.shortName || policy.displayName || policy.name}`;
+    const id = `gcp/policy/${policy.name}@${network}`;
+    if (!ruleSets.has(id)) ruleSets.set(id, policyRuleSet(id, project, policy, network, 'gcp-firewall-policy', label));
+    return { ruleSet: id, mode: 'first-match' };
+  }
+
+  private async listAll(client: Json, op: string, project: string): Promise<Json[]> {
+    const out: Json[] = [];
+    for await (const items of pages<Json[]>(this.ctx, op, { project, maxResults: PAGE }, (req) => client.list(req, { autoPaginate: false }))) out.push(...items);
+    return out;
+  }
+
+  /** Regional network firewall policies, keyed by `${region}|${network}`, from one aggregated listing. */
+  private async regionalPolicies(c: Clients, project: string): Promise<Map<string, Json[]>> {
+    const out = new Map<string, Json[]>();
+    for await (const items of pages<Record<string, Json>>(this.ctx, 'networkFirewallPolicies.aggregatedList', { project, maxResults: PAGE, returnPartialSuccess: true }, (req) =>
+      c.networkPolicies.innerApiCalls.aggregatedList(req, { autoPaginate: false }),
+    )) {
+      for (const [key, scoped] of Object.entries(items ?? {})) {
+        if (!key.startsWith('regions/')) continue; // global ones come with the network's effective firewalls
+        const region = key.slice('regions/'.length);
+        for (const policy of scoped?.firewallPolicies ?? []) {
+          for (const a of policy.associations ?? []) {
+            const k = `${region}|${networkKey(a.attachmentTarget ?? '')}`;
+            out.set(k, [...(out.get(k) ?? []), policy]);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A Shared VPC host project's networks and firewall rules, read once per run. */
+  private hostNetworks(c: Clients, host: string): Promise<Map<string, NetworkFacts>> {
+    let p = this.hostCache.get(host);
+    if (!p) {
+      p = (async () => {
+        const out = new Map<string, NetworkFacts>();
+        let fws: Json[] = [];
+        let unreadable: string | undefined;
+        try {
+          fws = await this.listAll(c.firewalls, 'firewalls.list', host);
+        } catch (e) {
+          unreadable = describeGcpError(e, host, `reading firewall rules of Shared VPC host project ${host}`);
+        }
+        let nets: Json[] = [];
+        try {
+          nets = await this.listAll(c.networks, 'networks.list', host);
+        } catch {
+          // enforcement order then defaults to AFTER_CLASSIC_FIREWALL, the API's default
+        }
+        const keys = new Set([...nets.map((n) => networkKey(n.selfLink ?? '')), ...fws.map((f) => networkKey(f.network ?? ''))]);
+        for (const key of keys) {
+          out.set(key, {
+            order: nets.find((n) => networkKey(n.selfLink ?? '') === key)?.networkFirewallPolicyEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL',
+            vpc: this.vpcRuleSet(host, key, fws.filter((f) => networkKey(f.network ?? '') === key), unreadable),
+          });
+        }
+        return out;
+      })();
+      this.hostCache.set(host, p);
+    }
+    return p;
+  }
+
+  /**
+   * Hierarchical policies apply from the organization down through the folders (eval-order doc). The
+   * effective-firewalls answer does not promise that order, so when there are several we ask each policy
+   * for its parent and climb the folders (cached for the run). If that cannot be read we keep the answer's
+   * order and say so.
+   */
+  private async orderHierarchy(c: Clients, policies: Json[]): Promise<Json[]> {
+    if (policies.length < 2) return policies;
+    try {
+      const depths = await Promise.all(
+        policies.map(async (p) => {
+          const parent = await this.policyParent(c, p.name);
+          return parent ? await this.depth(c, parent) : Number.NaN;
+        }),
+      );
+      if (depths.some((d) => Number.isNaN(d))) throw new Error('parent unknown');
+      return policies.map((p, i) => ({ p, d: depths[i], i })).sort((a, b) => a.d - b.d || a.i - b.i).map((x) => x.p);
+    } catch {
+      this.ctx.warn(`gcp: could not read the parents of hierarchical firewall policies ${policies.map((p) => p.name).join(', ')}; evaluating them in the order the API listed them`);
+      return policies;
+    }
+  }
+
+  private policyParent(c: Clients, name: string): Promise<string | undefined> {
+    let p = this.policyParents.get(name);
+    if (!p) {
+      p = callOnce<Json[]>(this.ctx, 'firewallPolicies.get', () => c.firewallPolicies.get({ firewallPolicy: name })).then((r) => (r[0]?.parent as string) ?? undefined);
+      this.policyParents.set(name, p);
+    }
+    return p;
+  }
+
+  private async depth(c: Clients, parent: string): Promise<number> {
+    let d = 0;
+    let cur: string | undefined = parent;
+    for (let guard = 0; cur && cur.startsWith('folders/') && guard < 20; guard++) {
+      d++;
+      let p = this.folderParents.get(cur);
+      if (!p) {
+        const name: string = cur;
+        p = callOnce<Json[]>(this.ctx, 'rm.folders.get', () => c.rmFolders.getFolder({ name })).then((r): string | undefined => (r[0]?.parent as string) ?? undefined);
+        this.folderParents.set(cur, p);
+      }
+      cur = await p;
+    }
+    return d;
+  }
+}

@@ -1,0 +1,74 @@
+// Reads every scope of every chosen provider into one inventory, scopes concurrently within a limit.
+// One scope that fails is recorded as failed with its reason; the others are kept.
+import pLimit from 'p-limit';
+import { AuthError, ScopeError, UsageError } from '../errors.js';
+import { INVENTORY_SCHEMA_VERSION, type Inventory, type RuleSet } from '../model/inventory.js';
+import type { CloudProvider, ScopeInventory } from '../../providers/types.js';
+
+export interface CollectOptions {
+  concurrency: number;
+  now: () => Date;
+  tool: { name: string; version: string };
+  /** Scopes done / total, for the progress line. */
+  onScope?(done: number, total: number): void;
+  /** Keep only the scopes this shard owns (`--shard i/n`). */
+  filterScopes?(provider: string, scopes: string[]): string[];
+}
+
+export async function collectInventory(providers: CloudProvider[], opts: CollectOptions): Promise<Inventory> {
+  const inv: Inventory = {
+    schemaVersion: INVENTORY_SCHEMA_VERSION,
+    generatedAt: opts.now().toISOString(),
+    tool: opts.tool,
+    scopes: [],
+    ruleSets: [],
+    paths: {},
+    instances: [],
+  };
+  const ruleSets = new Map<string, RuleSet>();
+  const add = (part: ScopeInventory) => {
+    inv.scopes.push(part.scope);
+    inv.instances.push(...part.instances);
+    for (const rs of part.ruleSets) if (!ruleSets.has(rs.id)) ruleSets.set(rs.id, rs);
+    Object.assign(inv.paths, part.paths);
+  };
+  const lists = await Promise.all(
+    providers.map(async (p) => {
+      try {
+        const scopes = await p.listScopes();
+        return { p, scopes: opts.filterScopes ? opts.filterScopes(p.id, scopes) : scopes };
+      } catch (e) {
+        if (e instanceof AuthError || e instanceof UsageError) throw e;
+        const message = e instanceof ScopeError ? e.message : `listing scopes failed: ${(e as Error).message}`;
+        inv.scopes.push({ provider: p.id, scope: '(listing)', status: 'failed', error: message });
+        return { p, scopes: [] as string[] };
+      }
+    }),
+  );
+  const total = lists.reduce((n, l) => n + l.scopes.length, 0);
+  let done = 0;
+  const parts = await Promise.all(
+    lists.map(({ p, scopes }) => {
+      const limit = pLimit(Math.max(1, opts.concurrency));
+      return Promise.all(
+        scopes.map((scope) =>
+          limit(async (): Promise<ScopeInventory> => {
+            try {
+              return await p.collect(scope);
+            } catch (e) {
+              if (e instanceof AuthError) throw e;
+              const error = e instanceof ScopeError ? e.message : `${(e as Error).message ?? e}`;
+              return { scope: { provider: p.id, scope, status: 'failed', error }, instances: [], ruleSets: [], paths: {} };
+            } finally {
+              opts.onScope?.(++done, total);
+            }
+          }),
+        ),
+      );
+    }),
+  );
+  // Deterministic order whatever finished first: provider order, then scope order as listed.
+  for (const list of parts) for (const part of list) add(part);
+  inv.ruleSets = [...ruleSets.values()];
+  return inv;
+}

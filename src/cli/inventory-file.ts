@@ -1,0 +1,51 @@
+// Reading and writing inventory files (`snapshot -o`, `audit --from`). Every problem is named with the
+// file and the field; nothing here throws a stack trace at a user.
+import { readFile, writeFile } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import type { Inventory } from '../model/inventory.js';
+import { validateInventory } from '../model/schema.js';
+import { isCidr } from '../engine/addresses.js';
+
+export async function loadInventory(file: string): Promise<Inventory> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(file, [code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an inventory file' : `cannot be read (${code ?? e})`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(file, [`not valid JSON (${(e as Error).message}); make one with \`rdpcloud snapshot -o ${file}\``]);
+  }
+  const problems = validateInventory(data);
+  if (problems.length === 0) problems.push(...addressProblems(data as Inventory));
+  if (problems.length) throw new InputError(file, problems);
+  return data as Inventory;
+}
+
+function addressProblems(inv: Inventory): string[] {
+  const out: string[] = [];
+  inv.ruleSets.forEach((rs, i) =>
+    rs.rules.forEach((r, j) =>
+      [...r.sourceRanges, ...(r.destinationRanges ?? [])].forEach((c) => {
+        if (c !== '*' && c !== 'internet' && !isCidr(c)) out.push(`ruleSets[${i}].rules[${j}] (${r.name}): "${c}" is not a CIDR`);
+      }),
+    ),
+  );
+  inv.instances.forEach((inst, i) =>
+    inst.nics.forEach((n, j) => {
+      for (const k of ['internalIPv4', 'internalIPv6', 'externalIPv4', 'externalIPv6'] as const) {
+        const v = n[k];
+        if (v !== undefined && !isCidr(v)) out.push(`instances[${i}].nics[${j}].${k}: "${v}" is not an IP address`);
+      }
+    }),
+  );
+  return out.slice(0, 20);
+}
+
+export async function saveInventory(file: string, inv: Inventory): Promise<void> {
+  await writeFile(file, JSON.stringify(inv, null, 1) + '\n', 'utf8');
+}

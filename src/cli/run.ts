@@ -1,0 +1,259 @@
+// The command line. run(argv, io) returns an exit code; only bin.ts exits the process.
+import { Command, CommanderError, Option } from 'commander';
+import { writeFile } from 'node:fs/promises';
+import { EXIT, InputError, RdpcloudError, UsageError } from '../errors.js';
+import type { Inventory, Provider } from '../model/inventory.js';
+import { PROVIDERS } from '../model/inventory.js';
+import { REPORT_SCHEMA_VERSION, SEVERITIES, type Report, type Severity } from '../model/results.js';
+import { evaluate } from '../engine/evaluate.js';
+import { atOrAbove, builtinFindings, reachabilityFindings, DEFAULT_FINDING_OPTIONS } from '../engine/findings.js';
+import { parsePort, resolveSource, type Source } from '../engine/sources.js';
+import { gcpRemedy } from '../engine/remediation.js';
+import { jsonReport } from '../reporters/json.js';
+import { tableReport } from '../reporters/table.js';
+import { explainText } from '../reporters/explain.js';
+import { collectInventory } from './collect.js';
+import { loadInventory, saveInventory } from './inventory-file.js';
+import { createProviders } from './providers.js';
+import { Progress } from './progress.js';
+import { newStats } from '../../providers/types.js';
+import { VERSION } from './version.js';
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+  stdoutIsTTY: boolean;
+  stderrIsTTY: boolean;
+  now(): Date;
+}
+
+const FORMATS = ['table', 'json'] as const;
+type Format = (typeof FORMATS)[number];
+
+interface CommonOpts {
+  provider: string[];
+  project: string[];
+  allProjects?: boolean;
+  from?: string;
+  source: string[];
+  port: string;
+  concurrency: string;
+  gcpEndpoint?: string;
+  debug?: boolean;
+}
+
+const collectList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
+const collectRepeat = (v: string, prev: string[] = []) => [...prev, v];
+
+function scopeOptions(cmd: Command): Command {
+  return cmd
+    .option('--provider <name>', 'gcp (aws and azure come next); repeatable or comma-separated', collectList, [])
+    .option('--project <id>', 'GCP project to audit (repeatable)', collectRepeat, [])
+    .option('--all-projects', 'every ACTIVE GCP project the credentials can see (Resource Manager)')
+    .option('--concurrency <n>', 'scopes read in parallel per provider', '8')
+    .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
+    .option('--debug', 'show stack traces for internal errors');
+}
+
+function judgeOptions(cmd: Command): Command {
+  return cmd
+    .option('--from <inventory.json>', 'audit a saved inventory (rdpcloud snapshot) offline, no credentials')
+    .option('--source <source>', 'internet (default), iap, a CIDR, or a source set from rdpcloud.yaml; repeatable', collectRepeat, [])
+    .option('--port <n>', 'TCP port to judge', '3389');
+}
+
+function parseConcurrency(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new UsageError(`--concurrency "${v}": a whole number from 1 to 256`);
+  return Number(v);
+}
+
+function providerNames(list: string[], fallback: Provider[]): Provider[] {
+  const names = list.length ? list : fallback;
+  for (const n of names) {
+    if (!(PROVIDERS as readonly string[]).includes(n)) throw new UsageError(`--provider "${n}": unknown provider; use gcp, aws or azure`);
+  }
+  return [...new Set(names)] as Provider[];
+}
+
+async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise<Inventory> {
+  if (o.from) {
+    if (o.project.length || o.allProjects) throw new UsageError('--from reads a saved inventory: leave out --project/--all-projects');
+    return loadInventory(o.from);
+  }
+  const names = providerNames(o.provider, ['gcp']);
+  const ctx = {
+    env: io.env,
+    warn: (m: string) => io.stderr(`warning: ${m}\n`),
+    stats: newStats(),
+    onRequest: () => progress.request(ctx.stats),
+    retry: { attempts: Number(io.env.RDPCLOUD_RETRY_ATTEMPTS ?? 6), baseMs: Number(io.env.RDPCLOUD_RETRY_BASE_MS ?? 500), maxMs: 30_000 },
+  };
+  const providers = createProviders(names, { projects: o.project, allProjects: !!o.allProjects, gcpEndpoint: o.gcpEndpoint }, ctx);
+  const inv = await collectInventory(providers, {
+    concurrency: parseConcurrency(o.concurrency),
+    now: io.now,
+    tool: { name: 'rdpcloud', version: VERSION },
+    onScope: (done, total) => progress.scopes(done, total),
+  });
+  progress.done();
+  return inv;
+}
+
+function sourcesOf(o: CommonOpts): Source[] {
+  const labels = o.source.length ? o.source : ['internet'];
+  const seen = new Set<string>();
+  return labels.filter((l) => !seen.has(l) && seen.add(l)).map((l) => resolveSource(l));
+}
+
+function buildReport(inv: Inventory, sources: Source[], port: number, io: Io): Report {
+  const ev = evaluate(inv, sources, port);
+  const os = new Map(inv.instances.map((i) => [`${i.provider}|${i.scope}|${i.location}|${i.id}`, i.os]));
+  const findings = [
+    ...builtinFindings(ev, { ...DEFAULT_FINDING_OPTIONS, port }),
+    ...reachabilityFindings(ev.results, (r) => os.get(`${r.provider}|${r.scope}|${r.location}|${r.instanceId}`) ?? 'unknown'),
+  ];
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'rdpcloud', version: VERSION },
+    generatedAt: io.now().toISOString(),
+    port,
+    sources: sources.map((s) => s.label),
+    scopes: inv.scopes.map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}) })),
+    instances: ev.instances,
+    results: ev.results,
+    findings,
+  };
+}
+
+export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
+  if (report.scopes.some((s) => s.status === 'failed') || report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error')) {
+    return EXIT.incomplete;
+  }
+  if (!exitZero && report.findings.some((f) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, failOn))) return EXIT.findings;
+  return EXIT.clean;
+}
+
+function formatOf(name: string | undefined, file?: string): Format {
+  const f = name ?? (file?.endsWith('.json') ? 'json' : 'table');
+  if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format "${f}": use ${FORMATS.join(' or ')}`);
+  return f as Format;
+}
+
+function render(report: Report, format: Format, color: boolean): string {
+  return format === 'json' ? jsonReport(report) : tableReport(report, { color });
+}
+
+/** Resolves `explain <instance>`: a name, or gcp:PROJECT/ZONE/NAME. */
+function findInstance(inv: Inventory, ref: string) {
+  const m = /^(gcp|aws|azure):(.+)$/.exec(ref);
+  const parts = (m ? m[2] : ref).split('/');
+  const name = parts[parts.length - 1];
+  const matches = inv.instances.filter((i) => {
+    if (m && i.provider !== m[1]) return false;
+    if (i.name !== name && i.id !== name) return false;
+    if (parts.length >= 2 && i.location !== parts[parts.length - 2]) return false;
+    if (parts.length >= 3 && i.scope !== parts[parts.length - 3]) return false;
+    return true;
+  });
+  if (matches.length === 0) throw new UsageError(`instance "${ref}" not found in the audited scopes; use gcp:PROJECT/ZONE/NAME or check --project`);
+  if (matches.length > 1) {
+    throw new UsageError(`instance "${ref}" is ambiguous: ${matches.map((i) => `${i.provider}:${i.scope}/${i.location}/${i.name}`).join(', ')}; give the full reference`);
+  }
+  return matches[0];
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  let code: number = EXIT.clean;
+  const program = new Command('rdpcloud')
+    .description('Can Remote Desktop (tcp:3389) reach your Windows VMs? Why not, and what must change.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: (s, write) => write(s) })
+    .showSuggestionAfterError();
+
+  const audit = judgeOptions(scopeOptions(program.command('audit').description('verdicts and findings for every instance in the chosen scopes')))
+    .addOption(new Option('--format <format>', 'table or json').choices([...FORMATS]))
+    .option('-o, --output <file>', 'write the report to a file (format from the extension); repeatable', collectRepeat, [])
+    .addOption(new Option('--fail-on <severity>', 'exit 1 on findings at or above this severity').choices([...SEVERITIES, 'none']).default('high'))
+    .option('--exit-zero', 'findings do not fail the run (exit 0 instead of 1)')
+    .action(async (o: CommonOpts & { format?: string; output: string[]; failOn: Severity | 'none'; exitZero?: boolean }) => {
+      const port = parsePort(o.port);
+      const sources = sourcesOf(o);
+      const progress = new Progress(io);
+      const inv = await readInventory(o, io, progress);
+      const report = buildReport(inv, sources, port, io);
+      for (const file of o.output) {
+        await writeFile(file, render(report, formatOf(o.format, file), false));
+      }
+      if (o.output.length === 0 || o.format) io.stdout(render(report, formatOf(o.format), io.stdoutIsTTY && !io.env.NO_COLOR));
+      for (const s of report.scopes.filter((x) => x.status === 'failed')) io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+      code = exitCodeOf(report, o.failOn, !!o.exitZero);
+    });
+  void audit;
+
+  scopeOptions(program.command('snapshot').description('save the inventory (versioned JSON) for offline audits'))
+    .requiredOption('-o, --output <file>', 'inventory file to write')
+    .action(async (o: CommonOpts & { output: string }) => {
+      const progress = new Progress(io);
+      const inv = await readInventory({ ...o, source: [], port: '3389' }, io, progress);
+      await saveInventory(o.output, inv);
+      const failed = inv.scopes.filter((s) => s.status === 'failed');
+      for (const s of failed) io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+      io.stderr(`wrote ${o.output}: ${inv.instances.length} instances, ${inv.ruleSets.length} rule sets, ${inv.scopes.length - failed.length}/${inv.scopes.length} scopes\n`);
+      code = failed.length ? EXIT.incomplete : EXIT.clean;
+    });
+
+  judgeOptions(scopeOptions(program.command('explain').description('every layer of one instance, the deciding rules and the one change that fixes it')))
+    .argument('<instance>', 'a name, or gcp:PROJECT/ZONE/NAME')
+    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(async (ref: string, o: CommonOpts & { format: string }) => {
+      const port = parsePort(o.port);
+      const sources = sourcesOf(o);
+      const progress = new Progress(io);
+      const inv = await readInventory(o, io, progress);
+      const failed = inv.scopes.filter((s) => s.status === 'failed');
+      if (failed.length && inv.instances.length === 0) {
+        for (const s of failed) io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+        code = EXIT.incomplete;
+        return;
+      }
+      const instance = findInstance(inv, ref);
+      const ev = evaluate({ ...inv, instances: [instance] }, sources, port);
+      const explanation = {
+        instance,
+        summary: ev.instances[0],
+        results: ev.results.map((result) => {
+          const src = sources.find((s) => s.label === result.source);
+          const remedy = instance.provider === 'gcp' ? gcpRemedy(instance, result, src?.all.toCidrs()) : undefined;
+          return remedy ? { result, remedy } : { result };
+        }),
+      };
+      io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...explanation }, null, 2) + '\n' : explainText(explanation));
+      code = ev.results.some((r) => r.verdict === 'unknown') ? EXIT.incomplete : EXIT.clean;
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.clean;
+      if (e.code === 'commander.executeSubCommandAsync') return EXIT.clean;
+      return EXIT.usage; // commander already printed "error: ..." in one line
+    }
+    if (e instanceof InputError) {
+      if (e.problems.length === 1) io.stderr(`error: ${e.file}: ${e.problems[0]}\n`);
+      else io.stderr(`error: ${e.file}: ${e.problems.length} problems:\n${e.problems.map((p) => `  - ${p}\n`).join('')}`);
+      return e.exitCode;
+    }
+    if (e instanceof RdpcloudError) {
+      io.stderr(`error: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const argvHasDebug = argv.includes('--debug');
+    io.stderr(`internal error: ${(e as Error)?.message ?? e} - this is a bug in rdpcloud ${VERSION}; please report it${argvHasDebug ? '' : ' (run with --debug for details)'}\n`);
+    if (argvHasDebug) io.stderr(`${(e as Error)?.stack ?? ''}\n`);
+    return EXIT.internal;
+  }
+}

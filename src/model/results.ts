@@ -1,0 +1,83 @@
+// What the engine says: one result per instance x source x port, each with the deciding rule at every
+// layer; an access summary per instance; findings. The JSON report (`--format json`) is these, versioned.
+import type { OsFamily, Provider } from './inventory.js';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export type Verdict = 'reachable' | 'partial' | 'blocked' | 'unknown';
+export type Access = 'exposed' | 'gateway-only' | 'private-only' | 'unreachable';
+export type Severity = 'critical' | 'high' | 'medium' | 'low' | 'info';
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+export type FindingStatus = 'pass' | 'fail' | 'not-applicable' | 'error';
+
+export interface Reason {
+  /** "firewall" (GCP), "network ACL", "security groups", "subnet NSG", "address", ... */
+  layer: string;
+  /** The deciding rule's name; for fall-through, the implied rule ("implied deny ingress"). */
+  rule: string;
+  action: 'allow' | 'deny' | 'unknown';
+  priority?: number;
+  /** Why it matched: target, source range, protocol and port. */
+  why: string;
+  /** Which rule set it lives in (policy name, network), when that helps. */
+  ruleSet?: string;
+  /** The part of the source this rule decided, when not all of it (CIDRs, at most 8 shown). */
+  ranges?: string[];
+  /** Which address it was about: "external IPv4 34.1.2.3" etc. */
+  target?: string;
+}
+
+export interface InstanceRef {
+  provider: Provider;
+  scope: string;
+  location: string;
+  instance: string;
+  instanceId: string;
+}
+
+export interface Result extends InstanceRef {
+  state: string;
+  source: string;
+  port: number;
+  verdict: Verdict;
+  /** CIDRs of the source that get through (all of them for reachable, none for blocked). */
+  allowedRanges: string[];
+  reasons: Reason[];
+}
+
+export interface InstanceSummary extends InstanceRef {
+  state: string;
+  os: OsFamily;
+  access: Access;
+  gateway?: string;
+  externalAddresses: string[];
+}
+
+export interface Finding {
+  policyId: string;
+  severity: Severity;
+  status: FindingStatus;
+  resource: InstanceRef;
+  message: string;
+  source?: string;
+  suppressed?: { reason: string; expires?: string };
+}
+
+export interface ScopeStatus {
+  provider: Provider;
+  scope: string;
+  status: 'ok' | 'failed';
+  error?: string;
+}
+
+export interface Report {
+  schemaVersion: number;
+  tool: { name: string; version: string };
+  generatedAt: string;
+  port: number;
+  sources: string[];
+  scopes: ScopeStatus[];
+  instances: InstanceSummary[];
+  results: Result[];
+  findings: Finding[];
+}

@@ -1,0 +1,80 @@
+// `--format table`: grouped by scope, fits 100 columns, colour only when writing to a terminal.
+import type { Report, Result, Verdict } from '../model/results.js';
+
+export interface TableOptions {
+  color: boolean;
+  width?: number;
+}
+
+const COLORS: Record<Verdict | 'high' | 'medium' | 'low' | 'dim', string> = {
+  reachable: '\x1b[31m',
+  partial: '\x1b[33m',
+  blocked: '\x1b[32m',
+  unknown: '\x1b[35m',
+  high: '\x1b[31m',
+  medium: '\x1b[33m',
+  low: '\x1b[36m',
+  dim: '\x1b[2m',
+};
+
+function fit(text: string, width: number): string {
+  if (text.length <= width) return text.padEnd(width);
+  return text.slice(0, Math.max(0, width - 1)) + '~';
+}
+
+function deciding(r: Result): string {
+  // Name the rules that let the source in; else the ones that stopped it.
+  const pick = r.verdict === 'blocked' ? r.reasons.filter((x) => x.action === 'deny') : r.verdict === 'unknown' ? r.reasons.filter((x) => x.action === 'unknown') : r.reasons.filter((x) => x.action === 'allow');
+  return [...new Set(pick.map((x) => (x.priority !== undefined ? `${x.rule} (${x.priority})` : x.rule)))].join(', ');
+}
+
+export function tableReport(report: Report, o: TableOptions): string {
+  const paint = (k: keyof typeof COLORS, s: string) => (o.color ? `${COLORS[k]}${s}\x1b[0m` : s);
+  const lines: string[] = [];
+  const access = new Map(report.instances.map((i) => [`${i.provider}|${i.scope}|${i.location}|${i.instanceId}`, i]));
+  const byScope = new Map<string, Result[]>();
+  for (const r of report.results) {
+    const k = `${r.provider}:${r.scope}`;
+    byScope.set(k, [...(byScope.get(k) ?? []), r]);
+  }
+  // INSTANCE 22, STATE 10, SOURCE 14, VERDICT 9, ACCESS 12, DECIDING 28 + 5 spaces = 100
+  const header = `${fit('INSTANCE', 22)} ${fit('STATE', 10)} ${fit('SOURCE', 14)} ${fit('VERDICT', 9)} ${fit('ACCESS', 12)} DECIDING RULE`;
+  for (const s of report.scopes) {
+    const k = `${s.provider}:${s.scope}`;
+    const rows = byScope.get(k) ?? [];
+    if (s.status === 'failed') {
+      lines.push(`${k}  FAILED: ${s.error ?? 'unknown error'}`, '');
+      continue;
+    }
+    lines.push(`${k}  (${new Set(rows.map((r) => r.instanceId)).size} instances)`);
+    if (rows.length === 0) {
+      lines.push('  no instances', '');
+      continue;
+    }
+    lines.push(paint('dim', header));
+    for (const r of rows) {
+      const a = access.get(`${r.provider}|${r.scope}|${r.location}|${r.instanceId}`);
+      const acc = a ? (a.gateway ? `${a.access === 'gateway-only' ? 'gateway' : a.access}:${a.gateway}` : a.access) : '';
+      lines.push(
+        `${fit(r.instance, 22)} ${fit(r.state, 10)} ${fit(r.source, 14)} ${paint(r.verdict, fit(r.verdict, 9))} ${fit(acc, 12)} ${fit(deciding(r), 28).trimEnd()}`,
+      );
+    }
+    lines.push('');
+  }
+  const failing = report.findings.filter((f) => f.status === 'fail' && !f.suppressed);
+  if (failing.length) {
+    lines.push(`FINDINGS (${failing.length})`);
+    for (const f of failing) {
+      const sev = f.severity.toUpperCase().padEnd(6);
+      const head = `${paint(f.severity === 'high' || f.severity === 'critical' ? 'high' : f.severity === 'medium' ? 'medium' : 'low', sev)} ${f.policyId} ${f.resource.scope}/${f.resource.instance}`;
+      lines.push(head);
+      lines.push(`       ${f.message.length > 93 ? f.message.slice(0, 92) + '~' : f.message}`);
+    }
+    lines.push('');
+  }
+  const errors = report.findings.filter((f) => f.status === 'error');
+  const failed = report.scopes.filter((s) => s.status === 'failed').length;
+  const counts = (['reachable', 'partial', 'blocked', 'unknown'] as const).map((v) => `${report.results.filter((r) => r.verdict === v).length} ${v}`);
+  lines.push(`${report.instances.length} instances in ${report.scopes.length - failed} scope(s)${failed ? `, ${failed} scope(s) failed` : ''}; ${counts.join(', ')}; ${failing.length} finding(s)${errors.length ? `, ${errors.length} check(s) could not decide` : ''}`);
+  return lines.join('\n') + '\n';
+}

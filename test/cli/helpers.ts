@@ -1,0 +1,36 @@
+// Runs the real CLI entry (run(argv, io)) in-process and captures what it writes.
+import { run, type Io } from '../../src/cli/run.js';
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function rdpcloud(argv: string[], env: Record<string, string | undefined> = {}): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    // Never the developer's real credentials: only what the test passes.
+    env: { METADATA_SERVER_DETECTION: 'none', RDPCLOUD_RETRY_BASE_MS: '5', GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/rdpcloud-test-no-adc.json', ...env },
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    now: () => new Date('2026-11-25T12:00:00Z'),
+  };
+  const code = await run(argv, io);
+  return { code, stdout, stderr };
+}
+
+export function gcpEnv(port: number, token = 'test-token'): Record<string, string> {
+  return {
+    GOOGLE_OAUTH_ACCESS_TOKEN: token,
+    RDPCLOUD_GCP_ENDPOINT: `http://127.0.0.1:${port}`,
+    RDPCLOUD_GCP_RESOURCE_MANAGER_ENDPOINT: `http://127.0.0.1:${port}`,
+  };
+}
