@@ -24,14 +24,14 @@ function world(): GceWorld {
           firewall({ project: P, name: 'deny-rdp-locked', priority: 900, sourceRanges: ['0.0.0.0/0'], denied: [{ IPProtocol: 'tcp', ports: ['3000-4000'] }], targetTags: ['locked'] }),
           firewall({ project: P, name: 'egress-any', direction: 'EGRESS', destinationRanges: ['0.0.0.0/0'], allowed: [{ IPProtocol: 'all' }] }),
         ],
-        networks: [network({ project: P, name: 'default' })],
+        networks: [network(P)],
         commonInstanceMetadata: { items: [{ key: 'serial-port-enable', value: 'TRUE' }, { key: 'ssh-keys', value: 'admin:ssh-rsa AAAA secret' }] },
       },
       'proj-disabled': { error: 'serviceDisabled', instances: [], firewalls: [], networks: [] },
       'proj-org': {
         instances: [instance({ project: 'proj-org', zone: 'us-east1-b', name: 'win-org', natIP: '35.1.1.1', windows: true })],
         firewalls: [firewall({ project: 'proj-org', name: 'allow-rdp-world', sourceRanges: ['0.0.0.0/0'], allowed: [{ IPProtocol: 'tcp', ports: ['3389'] }] })],
-        networks: [network({ project: 'proj-org', name: 'default' })],
+        networks: [network('proj-org')],
         effectiveFirewalls: {
           default: {
             firewalls: [],
@@ -59,13 +59,49 @@ function world(): GceWorld {
       'proj-noperm': {
         instances: [instance({ project: 'proj-noperm', zone: 'us-east1-b', name: 'win-x', natIP: '35.1.1.2', windows: true })],
         firewalls: [],
-        networks: [network({ project: 'proj-noperm', name: 'default' })],
+        networks: [network('proj-noperm')],
         opErrors: { 'networks.getEffectiveFirewalls': 'permission' },
+      },
+      // Shared VPC: the service project's VM sits on the host project's network; the host's rules decide.
+      'proj-svc': {
+        instances: [sharedVpcVm()],
+        firewalls: [firewall({ project: 'proj-svc', name: 'svc-local-rule-does-not-apply', sourceRanges: ['0.0.0.0/0'], allowed: [{ IPProtocol: 'all' }] })],
+        networks: [network('proj-svc')],
+      },
+      'proj-host': {
+        instances: [],
+        firewalls: [firewall({ project: 'proj-host', name: 'host-allow-iap', network: 'shared', sourceRanges: ['35.235.240.0/20'], allowed: [{ IPProtocol: 'tcp', ports: ['3389'] }] })],
+        networks: [network('proj-host', 'shared')],
+      },
+      // BEFORE_CLASSIC_FIREWALL: the regional network policy decides before the VPC allow.
+      'proj-regional': {
+        instances: [
+          instance({ project: 'proj-regional', zone: 'europe-west1-b', name: 'win-eu', natIP: '35.2.2.2', windows: true }),
+          instance({ project: 'proj-regional', zone: 'us-west1-a', name: 'win-us', natIP: '35.2.2.3', windows: true }),
+        ],
+        firewalls: [firewall({ project: 'proj-regional', name: 'allow-rdp', sourceRanges: ['0.0.0.0/0'], allowed: [{ IPProtocol: 'tcp', ports: ['3389'] }] })],
+        networks: [network('proj-regional', 'default', 'BEFORE_CLASSIC_FIREWALL')],
+        networkFirewallPolicies: {
+          'regions/europe-west1': [
+            {
+              name: 'eu-lockdown',
+              region: 'https://www.googleapis.com/compute/v1/projects/proj-regional/regions/europe-west1',
+              associations: [{ name: 'assoc', attachmentTarget: networkUrl('proj-regional', 'default') }],
+              rules: [{ priority: 100, direction: 'INGRESS', action: 'deny', ruleName: 'eu-deny-rdp', match: { srcIpRanges: ['0.0.0.0/0'], layer4Configs: [{ ipProtocol: 'tcp', ports: ['3389'] }] } }],
+            },
+          ],
+        },
       },
     },
     firewallPolicies: { '111': { name: '111', parent: 'organizations/1' }, '222': { name: '222', parent: 'folders/20' } },
     folders: { 'folders/20': { parent: 'folders/10' }, 'folders/10': { parent: 'organizations/1' } },
   };
+}
+
+function sharedVpcVm() {
+  const vm = instance({ project: 'proj-svc', zone: 'us-central1-a', name: 'win-svc', natIP: '34.5.5.5', windows: true });
+  vm.networkInterfaces[0].network = networkUrl('proj-host', 'shared');
+  return vm;
 }
 
 let fake: FakeGce;
@@ -136,10 +172,32 @@ describe('gcp provider against the fake Compute Engine', () => {
     }
   });
 
+  it("Shared VPC: the host project's rules decide, read once for the run", async () => {
+    fake.requests.length = 0;
+    const r = await rdpcloud(['audit', '--project', 'proj-svc', '--source', 'internet', '--source', 'iap', '--format', 'json'], gcpEnv(fake.port));
+    const rep = JSON.parse(r.stdout) as Report;
+    expect(find(rep, 'win-svc').verdict).toBe('partial'); // only IAP's range, which is public space
+    expect(find(rep, 'win-svc').allowedRanges).toEqual(['35.235.240.0/20']);
+    expect(find(rep, 'win-svc', 'iap')).toMatchObject({ verdict: 'reachable' });
+    expect(find(rep, 'win-svc', 'iap').reasons[0]).toMatchObject({ rule: 'host-allow-iap', ruleSet: 'VPC firewall rules of shared' });
+    expect(rep.instances[0]).toMatchObject({ access: 'gateway-only', gateway: 'iap' });
+    expect(fake.requests.filter((q) => q.op === 'firewalls.list' && q.project === 'proj-host')).toHaveLength(1);
+    expect(fake.requests.filter((q) => q.op === 'networks.getEffectiveFirewalls' && q.project === 'proj-host')).toHaveLength(1);
+  });
+
+  it('regional network policies apply in their region only, before the VPC rules when the network says so', async () => {
+    const r = await rdpcloud(['audit', '--project', 'proj-regional', '--format', 'json'], gcpEnv(fake.port));
+    const rep = JSON.parse(r.stdout) as Report;
+    expect(find(rep, 'win-eu')).toMatchObject({ verdict: 'blocked' });
+    expect(find(rep, 'win-eu').reasons[0]).toMatchObject({ rule: 'eu-deny-rdp', priority: 100 });
+    expect(find(rep, 'win-us')).toMatchObject({ verdict: 'reachable' });
+    expect(find(rep, 'win-us').reasons[0].rule).toBe('allow-rdp');
+  });
+
   it('--all-projects lists ACTIVE projects through Resource Manager', async () => {
     const r = await rdpcloud(['audit', '--all-projects', '--format', 'json'], gcpEnv(fake.port));
     const rep = JSON.parse(r.stdout) as Report;
-    expect(rep.scopes.map((s) => s.scope).sort()).toEqual(['proj-a', 'proj-disabled', 'proj-noperm', 'proj-org']);
+    expect(rep.scopes.map((s) => s.scope).sort()).toEqual(['proj-a', 'proj-disabled', 'proj-host', 'proj-noperm', 'proj-org', 'proj-regional', 'proj-svc']);
   });
 
   it('snapshot then audit --from gives the same results offline, and keeps no secret metadata', async () => {
@@ -174,4 +232,3 @@ describe('gcp provider against the fake Compute Engine', () => {
   });
 });
 
-void networkUrl;
