@@ -28,7 +28,8 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
   const ruleSets = new Map<string, RuleSet>();
   const add = (part: ScopeInventory) => {
     inv.scopes.push(part.scope);
-    inv.instances.push(...part.instances);
+    // By name (then zone), whatever order the API paged them in: reports read like a list, and diff cleanly.
+    inv.instances.push(...[...part.instances].sort((a, b) => a.name.localeCompare(b.name) || a.location.localeCompare(b.location)));
     for (const rs of part.ruleSets) if (!ruleSets.has(rs.id)) ruleSets.set(rs.id, rs);
     Object.assign(inv.paths, part.paths);
   };

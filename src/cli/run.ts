@@ -7,8 +7,8 @@ import { PROVIDERS } from '../model/inventory.js';
 import { REPORT_SCHEMA_VERSION, SEVERITIES, type Report, type Severity } from '../model/results.js';
 import { evaluate } from '../engine/evaluate.js';
 import { atOrAbove, builtinFindings, reachabilityFindings, DEFAULT_FINDING_OPTIONS } from '../engine/findings.js';
-import { parsePort, resolveSource, type Source } from '../engine/sources.js';
-import { gcpRemedy } from '../engine/remediation.js';
+import { exposureSource, parsePort, resolveSource, type Source } from '../engine/sources.js';
+import { remedyFor } from '../engine/remediation.js';
 import { jsonReport } from '../reporters/json.js';
 import { tableReport } from '../reporters/table.js';
 import { explainText } from '../reporters/explain.js';
@@ -219,13 +219,16 @@ export async function run(argv: string[], io: Io): Promise<number> {
         return;
       }
       const instance = findInstance(inv, ref);
-      const ev = evaluate({ ...inv, instances: [instance] }, sources, port);
+      const only = { ...inv, instances: [instance] };
+      const ev = evaluate(only, sources, port);
+      // What the remedy needs besides the asked sources: which allows expose it, and whether IAP gets in.
+      const [exposure, iap] = evaluate(only, [exposureSource(), resolveSource('iap')], port).results;
       const explanation = {
         instance,
         summary: ev.instances[0],
         results: ev.results.map((result) => {
           const src = sources.find((s) => s.label === result.source);
-          const remedy = instance.provider === 'gcp' ? gcpRemedy(instance, result, src?.all.toCidrs()) : undefined;
+          const remedy = remedyFor(instance, result, { inventory: inv, sourceCidrs: src?.all.toCidrs() ?? [result.source], exposure, iap: iap?.source === 'iap' ? iap : undefined });
           return remedy ? { result, remedy } : { result };
         }),
       };

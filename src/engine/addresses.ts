@@ -189,6 +189,16 @@ export class AddressSet {
     return [...rangesToCidrs(this.v4, 4), ...rangesToCidrs(this.v6, 6)];
   }
 
+  /**
+   * The fewest CIDR blocks that, intersected with `context`, give exactly this set (which lies inside it).
+   * Addresses outside the context do not matter, so a block may cover them: "0.0.0.0/0" reads better than
+   * the 160 blocks of the public IPv4 space when the context is `internet`.
+   */
+  toCidrsWithin(context: AddressSet): string[] {
+    const loose = this.union(AddressSet.ALL.subtract(context));
+    return loose.toCidrs().filter((c) => !AddressSet.of([c]).intersect(this).isEmpty);
+  }
+
   toString(): string {
     return this.toCidrs().join(', ');
   }

@@ -4,7 +4,7 @@
 import type { Instance, Inventory, Layer, Nic, RuleSet } from '../model/inventory.js';
 import type { Access, InstanceSummary, Reason, Result, Verdict } from '../model/results.js';
 import { AddressSet, type Family } from './addresses.js';
-import { IAP, PRIVATE, internetSource, resolveSource, type Source } from './sources.js';
+import { PRIVATE, exposureSource, internetSource, resolveSource, type Source } from './sources.js';
 import { matchTarget, prepareRules, ruleDestinations } from './rules.js';
 
 interface Decision {
@@ -143,7 +143,7 @@ function toReasons(decisions: Decision[], candidates: Map<string, AddressSet>): 
     if (d.ruleSet) r.ruleSet = d.ruleSet;
     const whole = candidates.get(d.target);
     if (!whole || !d.set.equals(whole)) {
-      const cidrs = d.set.toCidrs();
+      const cidrs = whole ? d.set.toCidrsWithin(whole) : d.set.toCidrs();
       r.ranges = cidrs.length > MAX_RANGES ? [...cidrs.slice(0, MAX_RANGES), `... ${cidrs.length - MAX_RANGES} more`] : cidrs;
     }
     return r;
@@ -209,7 +209,7 @@ function judge(idx: Index, instance: Instance, source: Source, port: number): Ju
   else if (!unknown.subtract(allowed).isEmpty) verdict = 'unknown';
   else if (allowed.isEmpty) verdict = 'blocked';
   else verdict = 'partial';
-  return { verdict, allowedRanges: allowed.toCidrs(), allowed, reasons: toReasons(decisions, candidates) };
+  return { verdict, allowedRanges: allowed.toCidrsWithin(relevant), allowed, reasons: toReasons(decisions, candidates) };
 }
 
 function classKey(idx: Index, instance: Instance, sourceIdx: number, port: number): string {
@@ -242,6 +242,7 @@ export interface Exposure {
   verdict: Verdict;
   /** Internet addresses that get through, gateway ranges (IAP) taken out. */
   exposed: AddressSet;
+  /** The deciding rules for those addresses (the allows are what exposes it). */
   reasons: Reason[];
 }
 
@@ -278,12 +279,15 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
       results.push({ ...ref, state: instance.state, source: s.label, port, verdict: j.verdict, allowedRanges: j.allowedRanges, reasons: j.reasons });
     });
     const internet = judgedBy(summarySources.internet.source, summarySources.internet.index);
+    // The internet without the gateway ranges: its allows are the rules that expose the instance.
+    const outside = judgedBy(summarySources.exposure.source, summarySources.exposure.index);
     const iap = instance.provider === 'gcp' ? judgedBy(summarySources.iap.source, summarySources.iap.index) : undefined;
     const priv = judgedBy(summarySources.private.source, summarySources.private.index);
     const externalAddresses = instance.nics.flatMap((n) => [n.externalIPv4, n.externalIPv6].filter((a): a is string => !!a));
-    const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(internet, iap, priv) };
+    const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(outside, iap, priv) };
     instances.push(summary);
-    exposures.push({ instance: summary, verdict: internet.verdict, exposed: internet.allowed.subtract(IAP), reasons: internet.reasons });
+    const verdict = internet.verdict === 'unknown' || outside.verdict === 'unknown' ? 'unknown' : internet.verdict;
+    exposures.push({ instance: summary, verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons });
   }
   return { results, instances, exposures };
 }
@@ -298,13 +302,14 @@ function summarySourceSet(sources: Source[]) {
     internet: find('internet', internetSource, 0),
     iap: find('iap', () => resolveSource('iap'), 1),
     private: { source: { label: 'private ranges', external: AddressSet.EMPTY, internal: PRIVATE, all: PRIVATE, isInternet: false } as Source, index: sources.length + 2 },
+    exposure: { source: exposureSource(), index: sources.length + 3 },
   };
 }
 
-function accessOf(internet: Judged, iap: Judged | undefined, priv: Judged): { access: Access; gateway?: string } {
+function accessOf(outside: Judged, iap: Judged | undefined, priv: Judged): { access: Access; gateway?: string } {
   // IAP's range is public space: an IAP-only rule on an instance with an external address lets part of the
   // internet through, but that part is a gateway, not exposure (../../shared/docs/interface.md).
-  if (!internet.allowed.subtract(IAP).isEmpty) return { access: 'exposed' };
+  if (!outside.allowed.isEmpty) return { access: 'exposed' };
   if (iap && !iap.allowed.isEmpty) return { access: 'gateway-only', gateway: 'iap' };
   if (!priv.allowed.isEmpty) return { access: 'private-only' };
   return { access: 'unreachable' };

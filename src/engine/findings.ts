@@ -49,13 +49,14 @@ export function builtinFindings(ev: Evaluation, o: FindingOptions = DEFAULT_FIND
       continue;
     }
     const rules = [...new Set(x.reasons.filter((r) => r.action === 'allow').map((r) => r.rule))];
+    const addresses = x.instance.externalAddresses.filter((a) => x.exposed.ranges(a.includes(':') ? 6 : 4).length > 0);
     out.push({
       policyId: 'rdp-world-open',
       severity: exposureSeverity(x.exposed, o),
       status: 'fail',
       resource,
       source: 'internet',
-      message: `tcp:${o.port} reachable from ${describeAmount(x.exposed)} (${x.instance.externalAddresses.join(', ')}) through ${rules.join(', ')}`,
+      message: `tcp:${o.port} reachable from ${describeAmount(x.exposed)} (${addresses.join(', ')}) through ${rules.join(', ')}`,
     });
   }
   return out;

@@ -35,6 +35,12 @@ export function internetSource(): Source {
   return { label: 'internet', external: INTERNET, internal: AddressSet.EMPTY, all: INTERNET, isInternet: true };
 }
 
+/** `internet` without the gateways' ranges (IAP): what is exposed rather than brokered by a gateway. */
+export function exposureSource(): Source {
+  const external = INTERNET.subtract(IAP);
+  return { label: 'internet outside gateways', external, internal: AddressSet.EMPTY, all: external, isInternet: false };
+}
+
 /**
  * Resolves `--source` values. Named sets come from rdpcloud.yaml (`sources: {corp: [...]}`) and may
  * contain CIDRs, `iap` and `internet`.

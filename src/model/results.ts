@@ -21,7 +21,7 @@ export interface Reason {
   why: string;
   /** Which rule set it lives in (policy name, network), when that helps. */
   ruleSet?: string;
-  /** The part of the source this rule decided, when not all of it (CIDRs, at most 8 shown). */
+  /** The part of the source this rule decided, when not all of it (CIDRs read within the source, at most 8 shown). */
   ranges?: string[];
   /** Which address it was about: "external IPv4 34.1.2.3" etc. */
   target?: string;
@@ -40,7 +40,11 @@ export interface Result extends InstanceRef {
   source: string;
   port: number;
   verdict: Verdict;
-  /** CIDRs of the source that get through (all of them for reachable, none for blocked). */
+  /**
+   * The part of the source that gets through, as the fewest CIDRs that give exactly it when intersected
+   * with the source (so `internet` wholly allowed over IPv4 reads "0.0.0.0/0", not 160 blocks). Empty for
+   * blocked.
+   */
   allowedRanges: string[];
   reasons: Reason[];
 }

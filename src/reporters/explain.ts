@@ -43,6 +43,7 @@ export function explainText(e: Explanation): string {
     if (remedy) {
       out.push(`  fix: ${remedy.summary}`);
       for (const c of remedy.commands) out.push(`    ${c}`);
+      for (const n of remedy.notes ?? []) out.push(`    note: ${n}`);
     }
   }
   return out.join('\n') + '\n';

@@ -1,5 +1,5 @@
 // `--format table`: grouped by scope, fits 100 columns, colour only when writing to a terminal.
-import type { Report, Result, Verdict } from '../model/results.js';
+import { SEVERITIES, type Report, type Result, type Severity, type Verdict } from '../model/results.js';
 
 export interface TableOptions {
   color: boolean;
@@ -23,9 +23,11 @@ function fit(text: string, width: number): string {
 }
 
 function deciding(r: Result): string {
-  // Name the rules that let the source in; else the ones that stopped it.
+  // Name the rules that let the source in; else the ones that stopped it. The first one, and how many more:
+  // `explain` has them all.
   const pick = r.verdict === 'blocked' ? r.reasons.filter((x) => x.action === 'deny') : r.verdict === 'unknown' ? r.reasons.filter((x) => x.action === 'unknown') : r.reasons.filter((x) => x.action === 'allow');
-  return [...new Set(pick.map((x) => (x.priority !== undefined ? `${x.rule} (${x.priority})` : x.rule)))].join(', ');
+  const names = [...new Set(pick.map((x) => (x.priority !== undefined ? `${x.rule} (${x.priority})` : x.rule)))];
+  return names.length <= 1 ? (names[0] ?? '') : `${names[0]} +${names.length - 1}`;
 }
 
 export function tableReport(report: Report, o: TableOptions): string {
@@ -37,8 +39,8 @@ export function tableReport(report: Report, o: TableOptions): string {
     const k = `${r.provider}:${r.scope}`;
     byScope.set(k, [...(byScope.get(k) ?? []), r]);
   }
-  // INSTANCE 22, STATE 10, SOURCE 14, VERDICT 9, ACCESS 12, DECIDING 28 + 5 spaces = 100
-  const header = `${fit('INSTANCE', 22)} ${fit('STATE', 10)} ${fit('SOURCE', 14)} ${fit('VERDICT', 9)} ${fit('ACCESS', 12)} DECIDING RULE`;
+  // INSTANCE 20, STATE 10, SOURCE 12, VERDICT 9, ACCESS 12, DECIDING 32 + 5 spaces = 100
+  const header = `${fit('INSTANCE', 20)} ${fit('STATE', 10)} ${fit('SOURCE', 12)} ${fit('VERDICT', 9)} ${fit('ACCESS', 12)} DECIDING RULE`;
   for (const s of report.scopes) {
     const k = `${s.provider}:${s.scope}`;
     const rows = byScope.get(k) ?? [];
@@ -56,12 +58,13 @@ export function tableReport(report: Report, o: TableOptions): string {
       const a = access.get(`${r.provider}|${r.scope}|${r.location}|${r.instanceId}`);
       const acc = a ? (a.gateway ? `${a.access === 'gateway-only' ? 'gateway' : a.access}:${a.gateway}` : a.access) : '';
       lines.push(
-        `${fit(r.instance, 22)} ${fit(r.state, 10)} ${fit(r.source, 14)} ${paint(r.verdict, fit(r.verdict, 9))} ${fit(acc, 12)} ${fit(deciding(r), 28).trimEnd()}`,
+        `${fit(r.instance, 20)} ${fit(r.state, 10)} ${fit(r.source, 12)} ${paint(r.verdict, fit(r.verdict, 9))} ${fit(acc, 12)} ${fit(deciding(r), 32).trimEnd()}`,
       );
     }
     lines.push('');
   }
-  const failing = report.findings.filter((f) => f.status === 'fail' && !f.suppressed);
+  const rank = (sev: Severity) => SEVERITIES.indexOf(sev);
+  const failing = report.findings.filter((f) => f.status === 'fail' && !f.suppressed).sort((a, b) => rank(a.severity) - rank(b.severity));
   if (failing.length) {
     lines.push(`FINDINGS (${failing.length})`);
     for (const f of failing) {

@@ -23,6 +23,10 @@ export interface InstanceOpts {
   serviceAccount?: string;
   status?: string;
   windows?: boolean;
+  /** A Debian boot disk (license debian-cloud/debian-12-bookworm). */
+  linux?: boolean;
+  /** Internal IPv4 (networkIP); default 10.128.0.2. */
+  networkIP?: string;
   extra?: Record<string, any>;
 }
 
@@ -34,7 +38,7 @@ export function instance(o: InstanceOpts): any {
     name: 'nic0',
     network: networkUrl(o.project, network),
     subnetwork: `${COMPUTE}/projects/${o.project}/regions/${region}/subnetworks/${network}`,
-    networkIP: '10.128.0.2',
+    networkIP: o.networkIP ?? '10.128.0.2',
     stackType: o.externalIpv6 ? 'IPV4_IPV6' : 'IPV4_ONLY',
     fingerprint: 'nicfp=',
   };
@@ -75,6 +79,7 @@ export function instance(o: InstanceOpts): any {
         boot: true,
         autoDelete: true,
         ...(o.windows ? { guestOsFeatures: [{ type: 'WINDOWS' }], licenses: [`${COMPUTE}/projects/windows-cloud/global/licenses/windows-server-2022-dc`] } : {}),
+        ...(o.linux ? { guestOsFeatures: [{ type: 'UEFI_COMPATIBLE' }, { type: 'VIRTIO_SCSI_MULTIQUEUE' }], licenses: [`${COMPUTE}/projects/debian-cloud/global/licenses/debian-12-bookworm`] } : {}),
       },
     ],
     tags: o.tags ? { items: o.tags, fingerprint: 'tagfp=' } : { fingerprint: 'tagfp=' },
@@ -91,6 +96,7 @@ export interface FirewallOpts {
   priority?: number;
   direction?: 'INGRESS' | 'EGRESS';
   sourceRanges?: string[];
+  destinationRanges?: string[];
   allowed?: { IPProtocol: string; ports?: string[] }[];
   denied?: { IPProtocol: string; ports?: string[] }[];
   targetTags?: string[];
@@ -113,6 +119,7 @@ export function firewall(o: FirewallOpts): any {
     selfLink: `${COMPUTE}/projects/${o.project}/global/firewalls/${o.name}`,
   };
   if (o.sourceRanges) f.sourceRanges = o.sourceRanges;
+  if (o.destinationRanges) f.destinationRanges = o.destinationRanges;
   if (o.allowed) f.allowed = o.allowed;
   if (o.denied) f.denied = o.denied;
   if (o.targetTags) f.targetTags = o.targetTags;
