@@ -130,11 +130,18 @@ type PageCall<T> = (req: Record<string, unknown>) => Promise<[T, Record<string, 
  * Pages through a list call one page at a time, retrying a page (not the listing) when throttled.
  * Nothing above the provider sees a page token.
  */
-export async function* pages<T>(ctx: ProviderContext, op: string, first: Record<string, unknown>, call: PageCall<T>): AsyncGenerator<T> {
+export async function* pages<T>(
+  ctx: ProviderContext,
+  op: string,
+  first: Record<string, unknown>,
+  call: PageCall<T>,
+  onResponse?: (raw: any) => void,
+): AsyncGenerator<T> {
   let req: Record<string, unknown> | null | undefined = first;
   while (req) {
     const current: Record<string, unknown> = req;
-    const [items, next] = await withRetry(ctx, op, () => call(current), classifyGcp);
+    const [items, next, raw] = await withRetry(ctx, op, () => call(current), classifyGcp);
+    onResponse?.(raw);
     yield items;
     req = next && next.pageToken ? next : null;
   }

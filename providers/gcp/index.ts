@@ -105,10 +105,17 @@ export class GcpProvider implements CloudProvider {
     const fail = (err: unknown, what: string) => new ScopeError('gcp', project, describeGcpError(err, project, what));
 
     // Independent listings run together; each one pages serially.
+    // returnPartialSuccess: a zone that errors is listed in `unreachables` instead of failing the listing;
+    // its instances are missing, which the scope then says (cloud-apis.md 1.4).
+    const unreachable = new Set<string>();
     const instancesP = (async () => {
       const raw: Json[] = [];
-      for await (const items of pages<Record<string, Json>>(ctx, 'instances.aggregatedList', { project, maxResults: PAGE, returnPartialSuccess: true }, (req) =>
-        c.instances.innerApiCalls.aggregatedList(req, { autoPaginate: false }),
+      for await (const items of pages<Record<string, Json>>(
+        ctx,
+        'instances.aggregatedList',
+        { project, maxResults: PAGE, returnPartialSuccess: true },
+        (req) => c.instances.innerApiCalls.aggregatedList(req, { autoPaginate: false }),
+        (res) => (res?.unreachables ?? []).forEach((z: string) => unreachable.add(z)),
       )) {
         for (const scoped of Object.values(items ?? {})) for (const inst of scoped?.instances ?? []) raw.push(inst);
       }
@@ -130,6 +137,9 @@ export class GcpProvider implements CloudProvider {
     const [fws, nets, regional, proj] = await Promise.all([firewallsP, networksP, regionalP, projectP]);
 
     const scope: Scope = { provider: 'gcp', scope: project, status: 'ok' };
+    if (unreachable.size) {
+      scope.warnings = [`instances in ${[...unreachable].map(lastSegment).join(', ')} could not be listed (the API reported the zones unreachable): they are missing from this audit; run it again later`];
+    }
     if (proj.ok) {
       const md = safeMetadata((proj.v as Json)[0]?.commonInstanceMetadata);
       if (md) scope.metadata = md;

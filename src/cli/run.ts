@@ -119,15 +119,23 @@ function buildReport(inv: Inventory, sources: Source[], port: number, io: Io): R
     generatedAt: io.now().toISOString(),
     port,
     sources: sources.map((s) => s.label),
-    scopes: inv.scopes.map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}) })),
+    scopes: inv.scopes.map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}), ...(s.warnings?.length ? { warnings: s.warnings } : {}) })),
     instances: ev.instances,
     results: ev.results,
     findings,
   };
 }
 
+/** One line per failed scope (error) and per incomplete one (warning), on stderr. */
+function reportScopeProblems(scopes: { provider: string; scope: string; status: string; error?: string; warnings?: string[] }[], io: Io): void {
+  for (const s of scopes) {
+    if (s.status === 'failed') io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+    for (const w of s.warnings ?? []) io.stderr(`warning: ${s.provider}:${s.scope}: ${w}\n`);
+  }
+}
+
 export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
-  if (report.scopes.some((s) => s.status === 'failed') || report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error')) {
+  if (report.scopes.some((s) => s.status === 'failed' || s.warnings?.length) || report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error')) {
     return EXIT.incomplete;
   }
   if (!exitZero && report.findings.some((f) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, failOn))) return EXIT.findings;
@@ -187,7 +195,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         await writeFile(file, render(report, formatOf(o.format, file), false));
       }
       if (o.output.length === 0 || o.format) io.stdout(render(report, formatOf(o.format), io.stdoutIsTTY && !io.env.NO_COLOR));
-      for (const s of report.scopes.filter((x) => x.status === 'failed')) io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+      reportScopeProblems(report.scopes, io);
       code = exitCodeOf(report, o.failOn, !!o.exitZero);
     });
   void audit;
@@ -199,9 +207,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const inv = await readInventory({ ...o, source: [], port: '3389' }, io, progress);
       await saveInventory(o.output, inv);
       const failed = inv.scopes.filter((s) => s.status === 'failed');
-      for (const s of failed) io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+      reportScopeProblems(inv.scopes, io);
       io.stderr(`wrote ${o.output}: ${inv.instances.length} instances, ${inv.ruleSets.length} rule sets, ${inv.scopes.length - failed.length}/${inv.scopes.length} scopes\n`);
-      code = failed.length ? EXIT.incomplete : EXIT.clean;
+      code = failed.length || inv.scopes.some((s) => s.warnings?.length) ? EXIT.incomplete : EXIT.clean;
     });
 
   judgeOptions(scopeOptions(program.command('explain').description('every layer of one instance, the deciding rules and the one change that fixes it')))

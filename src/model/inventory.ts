@@ -28,6 +28,8 @@ export interface Scope {
   status: 'ok' | 'failed';
   /** One line a user can act on, e.g. "Compute Engine API is disabled: enable compute.googleapis.com". */
   error?: string;
+  /** The scope was read, but not all of it (e.g. zones the API reported unreachable): the audit is incomplete. */
+  warnings?: string[];
   /** Scope-wide facts a policy may read (e.g. GCP project metadata `serial-port-enable`). */
   metadata?: Record<string, string>;
 }

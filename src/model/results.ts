@@ -72,6 +72,8 @@ export interface ScopeStatus {
   scope: string;
   status: 'ok' | 'failed';
   error?: string;
+  /** Read, but not wholly: the run is incomplete (exit 3). */
+  warnings?: string[];
 }
 
 export interface Report {

@@ -42,7 +42,7 @@ export const inventorySchema = {
       items: {
         type: 'object',
         required: ['provider', 'scope', 'status'],
-        properties: { provider, scope: str, status: { enum: ['ok', 'failed'] }, error: str, metadata: { type: 'object', additionalProperties: str } },
+        properties: { provider, scope: str, status: { enum: ['ok', 'failed'] }, error: str, warnings: strings, metadata: { type: 'object', additionalProperties: str } },
       },
     },
     ruleSets: {

@@ -49,6 +49,7 @@ export function tableReport(report: Report, o: TableOptions): string {
       continue;
     }
     lines.push(`${k}  (${new Set(rows.map((r) => r.instanceId)).size} instances)`);
+    for (const w of s.warnings ?? []) lines.push(`  INCOMPLETE: ${w}`);
     if (rows.length === 0) {
       lines.push('  no instances', '');
       continue;

@@ -215,6 +215,23 @@ describe('gcp provider against the fake Compute Engine', () => {
     expect(offline.results).toEqual(online.results);
   });
 
+  it('a zone the API reports unreachable: its instances are missing, the scope says so, exit 3', async () => {
+    const w = world();
+    w.projects[P].unreachableZones = ['europe-west4-b'];
+    const partial = await startFakeGce(w, { token: 'test-token', pageSize: 3 });
+    try {
+      const r = await rdpcloud(['audit', '--project', P, '--format', 'json'], gcpEnv(partial.port));
+      expect(r.code).toBe(3);
+      const rep = JSON.parse(r.stdout) as Report;
+      expect(rep.instances.filter((i) => i.location === 'europe-west4-b')).toHaveLength(0);
+      expect(rep.instances).toHaveLength(6); // 10 less the 4 linux-* VMs in europe-west4-b
+      expect(rep.scopes[0]).toMatchObject({ status: 'ok', warnings: [expect.stringMatching(/europe-west4-b could not be listed/)] });
+      expect(r.stderr).toMatch(/^warning: gcp:proj-a: instances in europe-west4-b could not be listed/m);
+    } finally {
+      await partial.close();
+    }
+  });
+
   it('a wrong token is an error for that project with what to do', async () => {
     const r = await rdpcloud(['audit', '--project', P], gcpEnv(fake.port, 'wrong'));
     expect(r.code).toBe(3);

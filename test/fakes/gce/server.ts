@@ -44,6 +44,11 @@ export interface GceProject {
    * FirewallPolicy JSON with `rules` and `associations[].attachmentTarget` (network URL).
    */
   networkFirewallPolicies?: Record<string, any[]>;
+  /**
+   * Zones that aggregatedList cannot reach (with returnPartialSuccess): their instances are left out of every
+   * page and the zones are listed in `unreachables`, as GCE does.
+   */
+  unreachableZones?: string[];
   /** Per-operation errors, e.g. { 'networks.getEffectiveFirewalls': 'permission' }. */
   opErrors?: Record<string, GceErrorKind>;
 }
@@ -738,8 +743,10 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         if (isErr(pp)) return pp;
         const idx = instanceIndex(p);
         const page = p.instances.slice(pp.start, pp.start + pp.size);
+        const cut = new Set(p.unreachableZones ?? []);
         const byZone = new Map<string, any[]>();
         for (const inst of page) {
+          if (cut.has(lastSegment(inst?.zone))) continue;
           const z = lastSegment(inst?.zone);
           let arr = byZone.get(z);
           if (!arr) byZone.set(z, (arr = []));
@@ -747,6 +754,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         }
         const items: Record<string, any> = {};
         for (const z of idx.zones) {
+          if (cut.has(z)) continue;
           const scope = `zones/${z}`;
           const insts = byZone.get(z);
           items[scope] = insts
@@ -766,7 +774,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         };
         if (pp.start + pp.size < p.instances.length) body.nextPageToken = encodePageToken(pp.start + pp.size);
         body.selfLink = `${COMPUTE_BASE}/projects/${pid}/aggregated/instances`;
-        body.unreachables = [];
+        body.unreachables = [...cut].map((z) => `zones/${z}`);
         return { status: 200, body };
       });
     }
