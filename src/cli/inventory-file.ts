@@ -31,7 +31,15 @@ function addressProblems(inv: Inventory): string[] {
   inv.ruleSets.forEach((rs, i) =>
     rs.rules.forEach((r, j) =>
       [...r.sourceRanges, ...(r.destinationRanges ?? [])].forEach((c) => {
+        // `*` is everything, `internet` the public address space (both read by the engine)
         if (c !== '*' && c !== 'internet' && !isCidr(c)) out.push(`ruleSets[${i}].rules[${j}] (${r.name}): "${c}" is not a CIDR`);
+      }),
+    ),
+  );
+  inv.instances.forEach((inst, i) =>
+    (inst.gateways ?? []).forEach((g, j) =>
+      (g.sourceRanges ?? []).forEach((c) => {
+        if (!isCidr(c)) out.push(`instances[${i}].gateways[${j}] (${g.name}): "${c}" is not a CIDR`);
       }),
     ),
   );

@@ -6,6 +6,7 @@ import type { Access, InstanceSummary, Reason, Result, Verdict } from '../model/
 import { AddressSet, type Family } from './addresses.js';
 import { PRIVATE, exposureSource, internetSource, resolveSource, type Source } from './sources.js';
 import { matchTarget, prepareRules, ruleDestinations } from './rules.js';
+import { judgeReturn } from './return-path.js';
 
 interface Decision {
   layer: string;
@@ -33,6 +34,8 @@ export function indexInventory(inv: Inventory): Index {
   return { ruleSets: new Map(inv.ruleSets.map((r) => [r.id, r])), paths: inv.paths };
 }
 
+const RETURN_ORDER: Record<string, number> = { deny: 0, allow: 1, next: 2 };
+
 function evaluateLayer(
   idx: Index,
   layer: Layer,
@@ -47,6 +50,8 @@ function evaluateLayer(
   let allowed = AddressSet.EMPTY;
   let unknown = AddressSet.EMPTY;
   const decisions: Decision[] = [];
+  // Azure NSGs see the packet after the public address is translated: destinations are the private address.
+  if (layer.afterNat && address) address = (address.includes(':') ? nic.internalIPv6 : nic.internalIPv4) ?? address;
   for (const stage of layer.stages) {
     if (remaining.isEmpty) break;
     const rs = idx.ruleSets.get(stage.ruleSet);
@@ -63,6 +68,14 @@ function evaluateLayer(
       });
       remaining = AddressSet.EMPTY;
       break;
+    }
+    if (layer.returnPorts) {
+      const rules = rs.rules.filter((r) => !r.disabled).sort((a, b) => a.priority - b.priority || RETURN_ORDER[a.action] - RETURN_ORDER[b.action]);
+      const o = judgeReturn(rules, remaining, layer.returnPorts);
+      allowed = allowed.union(o.allowed);
+      for (const d of o.decisions) decisions.push({ layer: layer.name, rule: d.rule.name, action: d.action, priority: d.rule.priority, why: d.why, ruleSet: rs.name, set: d.set, target });
+      remaining = o.rest;
+      continue;
     }
     let handedOn = AddressSet.EMPTY;
     for (const p of prepareRules(rs, port)) {
@@ -105,14 +118,20 @@ function evaluateLayer(
   return { allowed, unknown, decisions };
 }
 
+/** The path traffic to this kind of address crosses. */
+function pathOf(nic: Nic, kind: 'external' | 'internal'): string {
+  return kind === 'internal' ? (nic.internalPath ?? nic.path) : nic.path;
+}
+
 /** Every layer must allow; each layer is judged on the whole candidate so that each names its deciding rule. */
-function evaluatePath(idx: Index, instance: Instance, nic: Nic, candidate: AddressSet, port: number, address: string | undefined, target: string): Outcome {
-  const layers = idx.paths[nic.path];
+function evaluatePath(idx: Index, instance: Instance, nic: Nic, kind: 'external' | 'internal', candidate: AddressSet, port: number, address: string | undefined, target: string): Outcome {
+  const pathId = pathOf(nic, kind);
+  const layers = idx.paths[pathId];
   if (!layers) {
     return {
       allowed: AddressSet.EMPTY,
       unknown: candidate,
-      decisions: [{ layer: 'network', rule: nic.path, action: 'unknown', why: `no rule layers known for ${nic.network}`, set: candidate, target }],
+      decisions: [{ layer: 'network', rule: pathId, action: 'unknown', why: `no rule layers known for ${nic.network}`, set: candidate, target }],
     };
   }
   let allowed = candidate;
@@ -188,7 +207,7 @@ function judge(idx: Index, instance: Instance, source: Source, port: number): Ju
       for (const nic of instance.nics) {
         const address = addressesOf(nic, kind, f);
         if (!address) continue;
-        const o = evaluatePath(idx, instance, nic, cand, port, address, target);
+        const o = evaluatePath(idx, instance, nic, kind, cand, port, address, target);
         allowed = allowed.union(o.allowed);
         unknown = unknown.union(o.unknown);
         decisions.push(...o.decisions);
@@ -212,14 +231,14 @@ function judge(idx: Index, instance: Instance, source: Source, port: number): Ju
   return { verdict, allowedRanges: allowed.toCidrsWithin(relevant), allowed, reasons: toReasons(decisions, candidates) };
 }
 
-function classKey(idx: Index, instance: Instance, sourceIdx: number, port: number): string {
+function classKey(idx: Index, instance: Instance, sourceKey: string, port: number): string {
   const nics = instance.nics.map((n) => {
     const kinds = [n.externalIPv4 ? 'e4' : '', n.externalIPv6 ? 'e6' : '', n.internalIPv4 ? 'i4' : '', n.internalIPv6 ? 'i6' : ''].join('');
     // Rules with destination ranges look at the address itself; only then is it part of the class.
-    const dest = pathHasDestinations(idx, n.path) ? `@${n.externalIPv4},${n.externalIPv6},${n.internalIPv4},${n.internalIPv6}` : '';
-    return `${n.path}|${kinds}|${(n.groups ?? []).join(',')}${dest}`;
+    const dest = pathHasDestinations(idx, n.path) || (n.internalPath && pathHasDestinations(idx, n.internalPath)) ? `@${n.externalIPv4},${n.externalIPv6},${n.internalIPv4},${n.internalIPv6}` : '';
+    return `${n.path}|${n.internalPath ?? ''}|${kinds}|${(n.groups ?? []).join(',')}${dest}`;
   });
-  return `${sourceIdx}|${port}|${instance.tags.join(',')}|${instance.serviceAccounts.join(',')}|${nics.join(';')}`;
+  return `${sourceKey}|${port}|${instance.tags.join(',')}|${instance.serviceAccounts.join(',')}|${nics.join(';')}`;
 }
 
 const destPathCache = new WeakMap<Index, Map<string, boolean>>();
@@ -267,10 +286,10 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
   const summarySources = summarySourceSet(sources);
   for (const instance of inv.instances) {
     const ref = { provider: instance.provider, scope: instance.scope, location: instance.location, instance: instance.name, instanceId: instance.id };
-    const judgedBy = (s: Source, i: number): Judged => {
-      const key = classKey(idx, instance, i, port);
-      let j = cache.get(key);
-      if (!j) cache.set(key, (j = judge(idx, instance, s, port)));
+    const judgedBy = (s: Source, key: string | number): Judged => {
+      const k = classKey(idx, instance, String(key), port);
+      let j = cache.get(k);
+      if (!j) cache.set(k, (j = judge(idx, instance, s, port)));
       return j;
     };
     sources.forEach((s, i) => {
@@ -281,10 +300,20 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
     const internet = judgedBy(summarySources.internet.source, summarySources.internet.index);
     // The internet without the gateway ranges: its allows are the rules that expose the instance.
     const outside = judgedBy(summarySources.exposure.source, summarySources.exposure.index);
-    const iap = instance.provider === 'gcp' ? judgedBy(summarySources.iap.source, summarySources.iap.index) : undefined;
+    const gateways: { gateway: string; allowed: boolean }[] = [];
+    if (instance.provider === 'gcp') gateways.push({ gateway: 'iap', allowed: !judgedBy(summarySources.iap.source, summarySources.iap.index).allowed.isEmpty });
+    for (const g of instance.gateways ?? []) {
+      if (!g.sourceRanges) {
+        gateways.push({ gateway: g.kind, allowed: true }); // SSM: the agent dials out, no inbound rule involved
+        continue;
+      }
+      const ranges = AddressSet.of(g.sourceRanges);
+      const src: Source = { label: `${g.kind} ${g.name}`, external: AddressSet.EMPTY, internal: ranges, all: ranges, isInternet: false };
+      gateways.push({ gateway: g.kind, allowed: !judgedBy(src, `gw:${g.sourceRanges.join(',')}`).allowed.isEmpty });
+    }
     const priv = judgedBy(summarySources.private.source, summarySources.private.index);
     const externalAddresses = instance.nics.flatMap((n) => [n.externalIPv4, n.externalIPv6].filter((a): a is string => !!a));
-    const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(outside, iap, priv) };
+    const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(outside, gateways, priv) };
     instances.push(summary);
     const verdict = internet.verdict === 'unknown' || outside.verdict === 'unknown' ? 'unknown' : internet.verdict;
     exposures.push({ instance: summary, verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons });
@@ -306,11 +335,12 @@ function summarySourceSet(sources: Source[]) {
   };
 }
 
-function accessOf(outside: Judged, iap: Judged | undefined, priv: Judged): { access: Access; gateway?: string } {
+function accessOf(outside: Judged, gateways: { gateway: string; allowed: boolean }[], priv: Judged): { access: Access; gateway?: string } {
   // IAP's range is public space: an IAP-only rule on an instance with an external address lets part of the
   // internet through, but that part is a gateway, not exposure (../../shared/docs/interface.md).
   if (!outside.allowed.isEmpty) return { access: 'exposed' };
-  if (iap && !iap.allowed.isEmpty) return { access: 'gateway-only', gateway: 'iap' };
+  const via = gateways.find((g) => g.allowed);
+  if (via) return { access: 'gateway-only', gateway: via.gateway };
   if (!priv.allowed.isEmpty) return { access: 'private-only' };
   return { access: 'unreachable' };
 }

@@ -38,21 +38,23 @@ export function matchTarget(rule: Rule, instance: Instance, nic: Nic): string | 
   return undefined;
 }
 
+/** CIDRs plus the tokens `*` (everything) and `internet` (the public address space). */
+function addressesOf(list: string[]): AddressSet {
+  let s = AddressSet.EMPTY;
+  const cidrs: string[] = [];
+  for (const r of list) {
+    if (r === '*') s = AddressSet.ALL;
+    else if (r === 'internet') s = s.union(INTERNET);
+    else cidrs.push(r);
+  }
+  return s.union(AddressSet.of(cidrs));
+}
+
 const sourceCache = new WeakMap<Rule, AddressSet>();
 /** The rule's address sources as a set; identity sources (tags, service accounts) never match outside addresses. */
 export function ruleSources(rule: Rule): AddressSet {
   let s = sourceCache.get(rule);
-  if (!s) {
-    s = AddressSet.EMPTY;
-    const cidrs: string[] = [];
-    for (const r of rule.sourceRanges) {
-      if (r === '*') s = AddressSet.ALL;
-      else if (r === 'internet') s = s.union(INTERNET);
-      else cidrs.push(r);
-    }
-    s = s.union(AddressSet.of(cidrs));
-    sourceCache.set(rule, s);
-  }
+  if (!s) sourceCache.set(rule, (s = addressesOf(rule.sourceRanges)));
   return s;
 }
 
@@ -60,10 +62,7 @@ const destCache = new WeakMap<Rule, AddressSet>();
 export function ruleDestinations(rule: Rule): AddressSet | undefined {
   if (!rule.destinationRanges || rule.destinationRanges.length === 0) return undefined;
   let d = destCache.get(rule);
-  if (!d) {
-    d = AddressSet.of(rule.destinationRanges);
-    destCache.set(rule, d);
-  }
+  if (!d) destCache.set(rule, (d = addressesOf(rule.destinationRanges)));
   return d;
 }
 

@@ -53,6 +53,20 @@ export interface Instance {
   labels: Record<string, string>;
   /** Instance metadata a policy may read (e.g. `serial-port-enable`); never secrets. */
   metadata?: Record<string, string>;
+  /**
+   * Sanctioned ways in besides the network path: an Azure Bastion host in reach (it connects from its
+   * subnet's ranges to the private address), AWS Session Manager (the SSM agent is online: no inbound rule
+   * needed). GCP's IAP is implied for every GCE instance (the `iap` source).
+   */
+  gateways?: Gateway[];
+}
+
+export interface Gateway {
+  kind: 'bastion' | 'ssm';
+  /** The bastion host or the SSM agent ("i-0abc online, agent 3.3.40"). */
+  name: string;
+  /** Where the gateway connects from, to the private address; absent when it needs no inbound rule (SSM). */
+  sourceRanges?: string[];
 }
 
 export interface Nic {
@@ -63,8 +77,14 @@ export interface Nic {
   internalIPv6?: string;
   externalIPv4?: string;
   externalIPv6?: string;
-  /** Key into Inventory.paths. */
+  /** Key into Inventory.paths: the layers inbound traffic crosses. */
   path: string;
+  /**
+   * The layers traffic to the internal address crosses, when they differ from `path` (AWS: the route back to
+   * a private source is judged differently from the route back to the internet; Azure: a Standard public IP
+   * is closed by default, the private address is not).
+   */
+  internalPath?: string;
   /** Attachments that rules select on besides tags/service accounts: Azure ASGs, GCP secure tags. */
   groups?: string[];
 }
@@ -77,6 +97,17 @@ export interface Layer {
   stages: Stage[];
   /** What happens to addresses that fall through every stage. */
   otherwise: { action: 'allow' | 'deny'; rule: string; why: string };
+  /**
+   * A stateless return path (AWS network ACL egress): the rules are judged on the reply, to the source's
+   * address on every port of this range (the client's ephemeral ports). An address gets through only if all
+   * of those ports are allowed before any is denied; `sourceRanges` of the rules are the reply's destination.
+   */
+  returnPorts?: { from: number; to: number };
+  /**
+   * The rules see the traffic after the public address is translated to the private one (Azure NSGs), so
+   * `destinationRanges` are matched against the NIC's internal address of that family.
+   */
+  afterNat?: boolean;
 }
 
 export interface Stage {

@@ -64,6 +64,8 @@ export const inventorySchema = {
             name: str,
             stages: { type: 'array', items: { type: 'object', required: ['ruleSet', 'mode'], properties: { ruleSet: str, mode: { enum: ['first-match', 'any-allow'] } } } },
             otherwise: { type: 'object', required: ['action', 'rule', 'why'], properties: { action: { enum: ['allow', 'deny'] }, rule: str, why: str } },
+            returnPorts: { type: 'object', required: ['from', 'to'], properties: { from: { type: 'integer', minimum: 0, maximum: 65535 }, to: { type: 'integer', minimum: 0, maximum: 65535 } } },
+            afterNat: { type: 'boolean' },
           },
         },
       },
@@ -86,6 +88,10 @@ export const inventorySchema = {
           serviceAccounts: strings,
           labels: { type: 'object', additionalProperties: str },
           metadata: { type: 'object', additionalProperties: str },
+          gateways: {
+            type: 'array',
+            items: { type: 'object', required: ['kind', 'name'], properties: { kind: { enum: ['bastion', 'ssm'] }, name: str, sourceRanges: strings } },
+          },
           nics: {
             type: 'array',
             items: {
@@ -100,6 +106,7 @@ export const inventorySchema = {
                 externalIPv4: str,
                 externalIPv6: str,
                 path: str,
+                internalPath: str,
                 groups: strings,
               },
             },
@@ -149,6 +156,7 @@ export function validateInventory(data: unknown): string[] {
   inv.instances.forEach((inst, i) =>
     inst.nics.forEach((n, j) => {
       if (!Object.hasOwn(inv.paths, n.path)) problems.push(`instances[${i}].nics[${j}].path: no path "${n.path}"`);
+      if (n.internalPath !== undefined && !Object.hasOwn(inv.paths, n.internalPath)) problems.push(`instances[${i}].nics[${j}].internalPath: no path "${n.internalPath}"`);
     }),
   );
   return problems.slice(0, 20);

@@ -1,0 +1,306 @@
+// EC2 (and SSM) API objects -> the shared model, for one account and region. The path of tcp:3389 into an ENI:
+//   route      the subnet's route table (explicit association, else the VPC's main table): the reply to an
+//              internet source must leave through an internet gateway (longest prefix wins; a NAT gateway,
+//              an egress-only gateway or a blackhole does not carry inbound connections)
+//   network ACL the subnet's ACL, inbound entries in rule-number order, first match, the final `*` deny
+//   network ACL (return traffic)  the same ACL's outbound entries, judged on the reply (stateless)
+//   security groups  the union of every group on the ENI: allow-only, stateful
+// Sources: https://docs.aws.amazon.com/vpc/latest/userguide/subnet-route-tables.html,
+// https://docs.aws.amazon.com/vpc/latest/userguide/nacl-rules.html, .../vpc-security-groups.html,
+// ../../../shared/docs/reference/cloud-apis.md section 2. Nothing here decides a verdict.
+import type { Instance as Ec2Instance, IpPermission, NetworkAcl, RouteTable, SecurityGroup, Route } from '@aws-sdk/client-ec2';
+import type { InstanceInformation } from '@aws-sdk/client-ssm';
+import type { Gateway, Instance, Layer, Nic, OsFamily, Rule, RuleSet } from '../../src/model/inventory.js';
+
+export interface AwsRegionData {
+  account: string;
+  region: string;
+  instances: Ec2Instance[];
+  securityGroups: SecurityGroup[];
+  routeTables: RouteTable[];
+  networkAcls: NetworkAcl[];
+  /** Managed prefix list id -> its CIDRs (GetManagedPrefixListEntries); a missing id cannot be expanded. */
+  prefixLists: Map<string, string[]>;
+  /** SSM managed instances (DescribeInstanceInformation); undefined when it could not be read. */
+  ssm?: InstanceInformation[];
+  /** Why a listing could not be read, by what it is ("route tables"): its layer becomes unknown. */
+  unreadable?: Partial<Record<'securityGroups' | 'routeTables' | 'networkAcls', string>>;
+}
+
+export interface MappedRegion {
+  instances: Instance[];
+  ruleSets: RuleSet[];
+  paths: Record<string, Layer[]>;
+}
+
+/** The client's ephemeral ports the reply goes to (IANA's dynamic range, Windows' default): interface.md. */
+export const RETURN_PORTS = { from: 49152, to: 65535 };
+
+const tagValue = (tags: { Key?: string; Value?: string }[] | undefined, key: string) => tags?.find((t) => t.Key === key)?.Value;
+
+export function osFamily(i: Ec2Instance): { os: OsFamily; evidence?: string } {
+  // `Platform` is set to "windows" for Windows instances only; PlatformDetails names the others.
+  if (/windows/i.test(`${i.Platform ?? ''} ${i.PlatformDetails ?? ''}`)) return { os: 'windows', evidence: `platform ${i.PlatformDetails ?? i.Platform}` };
+  if (i.PlatformDetails) return { os: 'linux', evidence: `platform ${i.PlatformDetails}` };
+  return { os: 'unknown' };
+}
+
+function prefixLength(cidr: string): number {
+  return Number(cidr.split('/')[1] ?? (cidr.includes(':') ? 128 : 32));
+}
+
+function routeTarget(r: Route): string {
+  return (
+    r.GatewayId ??
+    r.NatGatewayId ??
+    r.TransitGatewayId ??
+    r.VpcPeeringConnectionId ??
+    r.NetworkInterfaceId ??
+    r.EgressOnlyInternetGatewayId ??
+    r.InstanceId ??
+    r.LocalGatewayId ??
+    r.CarrierGatewayId ??
+    r.CoreNetworkArn ??
+    'unknown target'
+  );
+}
+
+/**
+ * A route table as a first-match rule set over the reply's destination (the source of the connection):
+ * the longest prefix first. `kind` says which address the connection came to: a reply from the public
+ * address needs an internet gateway; a reply from the private address must not go to one.
+ */
+export function routeRuleSet(rt: RouteTable, kind: 'external' | 'internal', prefixLists: Map<string, string[]>, account: string): RuleSet {
+  const rules: Rule[] = [];
+  for (const r of rt.Routes ?? []) {
+    const target = routeTarget(r);
+    const dead = r.State === 'blackhole';
+    const igw = target.startsWith('igw-');
+    let allow: boolean;
+    let why: string;
+    if (dead) {
+      allow = false;
+      why = `the route to ${target} is a blackhole (its target is gone)`;
+    } else if (kind === 'external') {
+      allow = igw;
+      why = igw
+        ? `the reply leaves through internet gateway ${target}`
+        : target.startsWith('nat-')
+          ? `the reply would go to NAT gateway ${target}, which carries outbound connections only: no inbound path to a public address`
+          : target.startsWith('eigw-')
+            ? `egress-only internet gateway ${target} admits no inbound connection`
+            : target === 'local'
+              ? 'these addresses are inside the VPC: they do not come through an internet gateway'
+              : `the reply goes to ${target}, not to an internet gateway`;
+    } else {
+      allow = !igw && !target.startsWith('nat-') && !target.startsWith('eigw-');
+      why = allow ? `the reply to the private address goes to ${target}` : `the reply to these addresses would go to ${target}, which cannot carry it to a private source`;
+    }
+    const dests = r.DestinationCidrBlock ? [r.DestinationCidrBlock] : r.DestinationIpv6CidrBlock ? [r.DestinationIpv6CidrBlock] : [];
+    const list = r.DestinationPrefixListId ? prefixLists.get(r.DestinationPrefixListId) : undefined;
+    const label = r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock ?? r.DestinationPrefixListId ?? '?';
+    const base = { action: allow ? ('allow' as const) : ('deny' as const), protocols: [{ protocol: 'all' }], description: why };
+    if (r.DestinationPrefixListId && !list) {
+      rules.push({ ...base, name: `${label} -> ${target}`, priority: 0, sourceRanges: [], indeterminate: `route destination prefix list ${r.DestinationPrefixListId} could not be read` });
+      continue;
+    }
+    for (const d of list ?? dests) {
+      // Longest prefix match: a longer prefix gets a lower (earlier) priority number.
+      rules.push({ ...base, name: `${label} -> ${target}`, priority: 128 - prefixLength(d), sourceRanges: [d] });
+    }
+  }
+  const main = rt.Associations?.some((a) => a.Main) ? ' (main)' : '';
+  return { id: `aws/${account}/${rt.RouteTableId}/${kind}`, provider: 'aws', scope: account, name: `route table ${rt.RouteTableId}${main}`, kind: 'aws-route-table', rules };
+}
+
+function aclRule(e: NonNullable<NetworkAcl['Entries']>[number]): Rule {
+  const n = e.RuleNumber ?? 0;
+  const proto = String(e.Protocol ?? '-1');
+  const ports = e.PortRange && e.PortRange.From !== undefined ? [`${e.PortRange.From}-${e.PortRange.To ?? e.PortRange.From}`] : undefined;
+  return {
+    // The console shows the final deny entries (32767 IPv4, 32768 IPv6) as "*".
+    name: n >= 32767 ? 'rule *' : `rule ${n}`,
+    priority: n,
+    action: e.RuleAction === 'deny' ? 'deny' : 'allow',
+    sourceRanges: [e.CidrBlock ?? e.Ipv6CidrBlock].filter((x): x is string => !!x),
+    protocols: [{ protocol: proto, ...(proto === '6' && ports ? { ports } : {}) }],
+  };
+}
+
+export function aclRuleSets(acl: NetworkAcl, account: string): { inbound: RuleSet; outbound: RuleSet } {
+  const entries = acl.Entries ?? [];
+  const name = `network ACL ${acl.NetworkAclId}${acl.IsDefault ? ' (default)' : ''}`;
+  const mk = (egress: boolean, dir: string): RuleSet => ({
+    id: `aws/${account}/${acl.NetworkAclId}/${dir}`,
+    provider: 'aws',
+    scope: account,
+    name,
+    kind: 'aws-network-acl',
+    rules: entries.filter((e) => !!e.Egress === egress).map(aclRule),
+  });
+  return { inbound: mk(false, 'in'), outbound: mk(true, 'out') };
+}
+
+function permissionProtocol(p: IpPermission): Rule['protocols'][number] {
+  const proto = String(p.IpProtocol ?? '-1').toLowerCase();
+  if (proto === '-1') return { protocol: '-1' };
+  if (proto === 'tcp' || proto === '6') {
+    const from = p.FromPort;
+    const to = p.ToPort;
+    // FromPort/ToPort -1 (or absent) with tcp means every port.
+    if (from === undefined || from === -1) return { protocol: 'tcp' };
+    return { protocol: 'tcp', ports: [`${from}-${to ?? from}`] };
+  }
+  return { protocol: proto };
+}
+
+function describePermission(p: IpPermission): string {
+  const proto = String(p.IpProtocol ?? '-1');
+  if (proto === '-1') return 'all traffic';
+  if (p.FromPort === undefined || p.FromPort === -1) return `${proto} all ports`;
+  return `${proto} ${p.FromPort === p.ToPort ? p.FromPort : `${p.FromPort}-${p.ToPort}`}`;
+}
+
+export function securityGroupRuleSet(sg: SecurityGroup, prefixLists: Map<string, string[]>, account: string): RuleSet {
+  const rules: Rule[] = [];
+  for (const p of sg.IpPermissions ?? []) {
+    const ranges = [...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6)].filter((x): x is string => !!x);
+    const lists = (p.PrefixListIds ?? []).map((l) => l.PrefixListId).filter((x): x is string => !!x);
+    const unresolved = lists.filter((l) => !prefixLists.has(l));
+    for (const l of lists) ranges.push(...(prefixLists.get(l) ?? []));
+    const groups = (p.UserIdGroupPairs ?? []).map((g) => `sg:${g.GroupId}`);
+    const named = [...new Set([...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6), ...lists, ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId)])].filter(Boolean);
+    const rule: Rule = {
+      name: `inbound ${describePermission(p)} from ${named.slice(0, 2).join(', ')}${named.length > 2 ? ` +${named.length - 2}` : ''}`,
+      priority: 0,
+      action: 'allow',
+      sourceRanges: ranges,
+      protocols: [permissionProtocol(p)],
+    };
+    // A group reference admits the members of that group (instances), never an outside address.
+    if (groups.length) rule.sourceIdentities = groups;
+    if (unresolved.length) rule.indeterminate = `prefix list ${unresolved.join(', ')} could not be read`;
+    rules.push(rule);
+  }
+  return { id: `aws/${account}/${sg.GroupId}`, provider: 'aws', scope: account, name: `security group ${sg.GroupId} (${sg.GroupName ?? ''})`, kind: 'aws-security-group', rules };
+}
+
+function unreadableSet(id: string, account: string, name: string, kind: string, why: string): RuleSet {
+  return { id, provider: 'aws', scope: account, name, kind, unreadable: why, rules: [] };
+}
+
+export function mapRegion(d: AwsRegionData): MappedRegion {
+  const { account, region } = d;
+  const ruleSets = new Map<string, RuleSet>();
+  const paths: Record<string, Layer[]> = {};
+  const put = (rs: RuleSet) => (ruleSets.has(rs.id) ? ruleSets.get(rs.id)! : (ruleSets.set(rs.id, rs), rs));
+
+  const bySubnetRt = new Map<string, RouteTable>();
+  const mainRt = new Map<string, RouteTable>();
+  for (const rt of d.routeTables) {
+    for (const a of rt.Associations ?? []) {
+      if (a.SubnetId) bySubnetRt.set(a.SubnetId, rt);
+      if (a.Main && rt.VpcId) mainRt.set(rt.VpcId, rt);
+    }
+  }
+  const bySubnetAcl = new Map<string, NetworkAcl>();
+  const defaultAcl = new Map<string, NetworkAcl>();
+  for (const acl of d.networkAcls) {
+    for (const a of acl.Associations ?? []) if (a.SubnetId) bySubnetAcl.set(a.SubnetId, acl);
+    if (acl.IsDefault && acl.VpcId) defaultAcl.set(acl.VpcId, acl);
+  }
+  const sgs = new Map(d.securityGroups.map((g) => [g.GroupId ?? '', g]));
+  const ssmOnline = new Map((d.ssm ?? []).filter((x) => x.PingStatus === 'Online' && x.InstanceId).map((x) => [x.InstanceId!, x]));
+
+  const routeStage = (subnet: string, vpc: string, kind: 'external' | 'internal'): string => {
+    if (d.unreadable?.routeTables) return put(unreadableSet(`aws/${account}/${region}/route-tables-unreadable`, account, 'route tables', 'aws-route-table', d.unreadable.routeTables)).id;
+    const rt = bySubnetRt.get(subnet) ?? mainRt.get(vpc);
+    if (!rt) return put(unreadableSet(`aws/${account}/${region}/no-route-table/${subnet}`, account, `route table of ${subnet}`, 'aws-route-table', `no route table is associated with ${subnet} and ${vpc} has no main table in the listing`)).id;
+    return put(routeRuleSet(rt, kind, d.prefixLists, account)).id;
+  };
+  const aclStages = (subnet: string, vpc: string): { inbound: string; outbound: string } => {
+    if (d.unreadable?.networkAcls) {
+      const id = put(unreadableSet(`aws/${account}/${region}/acls-unreadable`, account, 'network ACLs', 'aws-network-acl', d.unreadable.networkAcls)).id;
+      return { inbound: id, outbound: id };
+    }
+    const acl = bySubnetAcl.get(subnet) ?? defaultAcl.get(vpc);
+    if (!acl) {
+      const id = put(unreadableSet(`aws/${account}/${region}/no-acl/${subnet}`, account, `network ACL of ${subnet}`, 'aws-network-acl', `no network ACL is associated with ${subnet} in the listing`)).id;
+      return { inbound: id, outbound: id };
+    }
+    const { inbound, outbound } = aclRuleSets(acl, account);
+    return { inbound: put(inbound).id, outbound: put(outbound).id };
+  };
+  const sgStage = (groupId: string): string => {
+    if (d.unreadable?.securityGroups) return put(unreadableSet(`aws/${account}/${region}/sgs-unreadable`, account, 'security groups', 'aws-security-group', d.unreadable.securityGroups)).id;
+    const sg = sgs.get(groupId);
+    if (!sg) return put(unreadableSet(`aws/${account}/${groupId}`, account, `security group ${groupId}`, 'aws-security-group', `security group ${groupId} is not in the listing`)).id;
+    return put(securityGroupRuleSet(sg, d.prefixLists, account)).id;
+  };
+  const pathFor = (subnet: string, vpc: string, groups: string[], kind: 'external' | 'internal'): string => {
+    const id = `aws/${account}/${region}/${subnet}/${[...groups].sort().join('+')}/${kind}`;
+    if (paths[id]) return id;
+    const acl = aclStages(subnet, vpc);
+    paths[id] = [
+      { name: 'route', stages: [{ ruleSet: routeStage(subnet, vpc, kind), mode: 'first-match' }], otherwise: { action: 'deny', rule: 'no route', why: 'the route table has no route back to these addresses' } },
+      { name: 'network ACL', stages: [{ ruleSet: acl.inbound, mode: 'first-match' }], otherwise: { action: 'deny', rule: 'rule *', why: 'no entry matched: the final * entry denies' } },
+      {
+        name: 'network ACL (return traffic)',
+        stages: [{ ruleSet: acl.outbound, mode: 'first-match' }],
+        otherwise: { action: 'deny', rule: 'rule *', why: `no outbound entry allows the reply on tcp:${RETURN_PORTS.from}-${RETURN_PORTS.to}: the final * entry denies it` },
+        returnPorts: RETURN_PORTS,
+      },
+      {
+        name: 'security groups',
+        stages: groups.map((g) => ({ ruleSet: sgStage(g), mode: 'any-allow' as const })),
+        otherwise: { action: 'deny', rule: 'no security group rule', why: `security groups allow only what a rule names, and none of ${groups.join(', ') || '(no groups)'} admits these addresses` },
+      },
+    ];
+    return id;
+  };
+
+  const instances: Instance[] = [];
+  for (const i of d.instances) {
+    if (!i.InstanceId || i.State?.Name === 'terminated') continue; // a terminated instance has no network left
+    const nics: Nic[] = [];
+    const enis = [...(i.NetworkInterfaces ?? [])].sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
+    for (const eni of enis) {
+      const subnet = eni.SubnetId ?? i.SubnetId ?? '';
+      const vpc = eni.VpcId ?? i.VpcId ?? '';
+      const groups = (eni.Groups ?? []).map((g) => g.GroupId).filter((x): x is string => !!x);
+      const v6 = eni.Ipv6Addresses?.find((a) => a.Ipv6Address)?.Ipv6Address;
+      const nic: Nic = { name: eni.NetworkInterfaceId ?? 'eni', network: vpc, subnet, path: pathFor(subnet, vpc, groups, 'external'), internalPath: pathFor(subnet, vpc, groups, 'internal') };
+      if (eni.PrivateIpAddress) nic.internalIPv4 = eni.PrivateIpAddress;
+      // Public IPv4 or Elastic IP of the ENI's primary private address (secondary ones carry their own).
+      const pub = eni.Association?.PublicIp ?? eni.PrivateIpAddresses?.find((p) => p.Association?.PublicIp)?.Association?.PublicIp;
+      if (pub) nic.externalIPv4 = pub;
+      // An ENI's IPv6 addresses are global: reachable from the internet when the route table sends ::/0 to an igw.
+      if (v6) {
+        nic.externalIPv6 = v6;
+        nic.internalIPv6 = v6;
+      }
+      nics.push(nic);
+    }
+    const { os, evidence } = osFamily(i);
+    const labels: Record<string, string> = {};
+    for (const t of i.Tags ?? []) if (t.Key) labels[t.Key] = t.Value ?? '';
+    const inst: Instance = {
+      provider: 'aws',
+      scope: account,
+      location: i.Placement?.AvailabilityZone ?? region,
+      name: tagValue(i.Tags, 'Name') || i.InstanceId,
+      id: i.InstanceId,
+      state: i.State?.Name ?? 'unknown',
+      os,
+      nics,
+      tags: [],
+      serviceAccounts: i.IamInstanceProfile?.Arn ? [i.IamInstanceProfile.Arn] : [],
+      labels,
+    };
+    if (evidence) inst.osEvidence = evidence;
+    const agent = ssmOnline.get(i.InstanceId);
+    if (agent) inst.gateways = [{ kind: 'ssm', name: `Session Manager (SSM agent ${agent.AgentVersion ?? ''} online)`.replace('  ', ' ') } satisfies Gateway];
+    instances.push(inst);
+  }
+  return { instances, ruleSets: [...ruleSets.values()], paths };
+}
