@@ -1,6 +1,7 @@
 // Retries throttled and transient calls with full-jitter exponential backoff, honouring Retry-After.
-// @google-cloud/compute in REST mode retries nothing on HTTP errors (cloud-apis.md 1.5), so every
-// provider call goes through here. Permanent errors (403 forbidden, 404, API disabled) fail at once.
+// @google-cloud/compute in REST mode retries nothing on HTTP errors (cloud-apis.md 1.5), so every GCP call
+// goes through withRetry; the AWS SDK is given the same policy as its retry strategy (aws/client.ts).
+// Permanent errors (403 forbidden, 404, API disabled) fail at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProviderContext } from './types.js';
 
@@ -9,6 +10,13 @@ export interface Classified {
   throttled: boolean;
   /** Seconds from a Retry-After header, when the server sent one. */
   retryAfterSeconds?: number;
+}
+
+/** How long to wait before retry number `attempt` (0-based): full jitter, capped, never less than Retry-After. */
+export function backoffDelay(ctx: ProviderContext, attempt: number, retryAfterSeconds?: number): number {
+  const cap = Math.min(ctx.retry.maxMs, ctx.retry.baseMs * 2 ** attempt);
+  const jitter = Math.random() * cap;
+  return retryAfterSeconds !== undefined ? Math.max(retryAfterSeconds * 1000, jitter) : jitter;
 }
 
 export async function withRetry<T>(
@@ -29,10 +37,7 @@ export async function withRetry<T>(
       if (!c.retryable || attempt + 1 >= ctx.retry.attempts) throw err;
       ctx.stats.retries++;
       if (c.throttled) ctx.stats.throttled++;
-      const cap = Math.min(ctx.retry.maxMs, ctx.retry.baseMs * 2 ** attempt);
-      const jitter = Math.random() * cap;
-      const wait = c.retryAfterSeconds !== undefined ? Math.max(c.retryAfterSeconds * 1000, jitter) : jitter;
-      await sleep(wait);
+      await sleep(backoffDelay(ctx, attempt, c.retryAfterSeconds));
     }
   }
 }

@@ -3,11 +3,22 @@ import { UsageError } from '../errors.js';
 import type { Provider } from '../model/inventory.js';
 import type { CloudProvider, ProviderContext } from '../../providers/types.js';
 import { GcpProvider } from '../../providers/gcp/index.js';
+import { AwsProvider } from '../../providers/aws/index.js';
+import { AzureProvider } from '../../providers/azure/index.js';
+import { parseCloud } from '../../providers/azure/client.js';
 
 export interface ProviderFlags {
   projects: string[];
   allProjects: boolean;
   gcpEndpoint?: string;
+  regions: string[];
+  profile?: string;
+  roleArns: string[];
+  allAccounts: boolean;
+  roleName?: string;
+  subscriptions: string[];
+  azureCloud?: string;
+  azureEndpoint?: string;
 }
 
 type Factory = (flags: ProviderFlags, ctx: ProviderContext) => CloudProvider;
@@ -18,11 +29,22 @@ function register(id: Provider, f: Factory) {
   registry.set(id, f);
 }
 register('gcp', (f, ctx) => new GcpProvider({ projects: f.projects, allProjects: f.allProjects, endpoint: f.gcpEndpoint }, ctx));
+register('aws', (f, ctx) => new AwsProvider({ regions: f.regions, profile: f.profile, roleArns: f.roleArns, allAccounts: f.allAccounts, roleName: f.roleName }, ctx));
+register('azure', (f, ctx) => new AzureProvider({ subscriptions: f.subscriptions, cloud: parseCloud(f.azureCloud ?? ctx.env.RDPCLOUD_AZURE_CLOUD), endpoint: f.azureEndpoint }, ctx));
 
 export function createProviders(names: Provider[], flags: ProviderFlags, ctx: ProviderContext): CloudProvider[] {
   return names.map((n) => {
     const f = registry.get(n);
-    if (!f) throw new UsageError(`--provider ${n}: not available in this version yet (gcp is); audit a saved inventory with --from meanwhile`);
+    if (!f) throw new UsageError(`--provider ${n}: not available in this version`);
     return f(flags, ctx);
   });
+}
+
+/** The providers the scope flags name, when --provider is not given. */
+export function impliedProviders(flags: ProviderFlags): Provider[] {
+  const out: Provider[] = [];
+  if (flags.projects.length || flags.allProjects || flags.gcpEndpoint) out.push('gcp');
+  if (flags.regions.length || flags.profile || flags.roleArns.length || flags.allAccounts) out.push('aws');
+  if (flags.subscriptions.length || flags.azureCloud || flags.azureEndpoint) out.push('azure');
+  return out;
 }

@@ -14,7 +14,8 @@ import { tableReport } from '../reporters/table.js';
 import { explainText } from '../reporters/explain.js';
 import { collectInventory } from './collect.js';
 import { loadInventory, saveInventory } from './inventory-file.js';
-import { createProviders } from './providers.js';
+import { createProviders, impliedProviders } from './providers.js';
+import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { newStats } from '../../providers/types.js';
 import { VERSION } from './version.js';
@@ -35,6 +36,14 @@ interface CommonOpts {
   provider: string[];
   project: string[];
   allProjects?: boolean;
+  region: string[];
+  profile?: string;
+  roleArn: string[];
+  allAccounts?: boolean;
+  roleName?: string;
+  subscription: string[];
+  azureCloud?: string;
+  azureEndpoint?: string;
   from?: string;
   source: string[];
   port: string;
@@ -48,9 +57,17 @@ const collectRepeat = (v: string, prev: string[] = []) => [...prev, v];
 
 function scopeOptions(cmd: Command): Command {
   return cmd
-    .option('--provider <name>', 'gcp (aws and azure come next); repeatable or comma-separated', collectList, [])
+    .option('--provider <name>', 'gcp, aws, azure; repeatable or comma-separated (default: what the scope flags name)', collectList, [])
     .option('--project <id>', 'GCP project to audit (repeatable)', collectRepeat, [])
     .option('--all-projects', 'every ACTIVE GCP project the credentials can see (Resource Manager)')
+    .option('--region <name>', 'AWS region (repeatable; default: every region enabled for the account)', collectRepeat, [])
+    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: the SDK credential chain)')
+    .option('--role-arn <arn>', 'AWS role to assume, one account each (repeatable)', collectRepeat, [])
+    .option('--all-accounts', 'every ACTIVE account of the AWS organization (needs --role-name)')
+    .option('--role-name <name>', 'the role assumed in each account with --all-accounts')
+    .option('--subscription <id>', 'Azure subscription (repeatable; default: every enabled one the credential can see)', collectRepeat, [])
+    .option('--azure-cloud <cloud>', 'public (default), usgov or china')
+    .option('--azure-endpoint <url>', 'replaces the ARM host, e.g. https://management.azure.com (env RDPCLOUD_AZURE_ENDPOINT); http only for loopback')
     .option('--concurrency <n>', 'scopes read in parallel per provider', '8')
     .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
     .option('--debug', 'show stack traces for internal errors');
@@ -78,10 +95,29 @@ function providerNames(list: string[], fallback: Provider[]): Provider[] {
 
 async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise<Inventory> {
   if (o.from) {
-    if (o.project.length || o.allProjects) throw new UsageError('--from reads a saved inventory: leave out --project/--all-projects');
+    if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
+      throw new UsageError('--from reads a saved inventory: leave out the scope flags (--project, --region, --subscription, ...)');
+    }
     return loadInventory(o.from);
   }
-  const names = providerNames(o.provider, ['gcp']);
+  const flags = {
+    projects: o.project,
+    allProjects: !!o.allProjects,
+    gcpEndpoint: o.gcpEndpoint,
+    regions: o.region,
+    profile: o.profile,
+    roleArns: o.roleArn,
+    allAccounts: !!o.allAccounts,
+    roleName: o.roleName,
+    subscriptions: o.subscription,
+    azureCloud: o.azureCloud,
+    azureEndpoint: o.azureEndpoint,
+  };
+  const implied = impliedProviders(flags);
+  if (!o.provider.length && !implied.length) {
+    throw new UsageError('nothing to audit: name a cloud with --provider gcp|aws|azure and its scopes (--project P, --region R, --subscription S), or read a saved inventory with --from inventory.json');
+  }
+  const names = providerNames(o.provider, implied);
   const ctx = {
     env: io.env,
     warn: (m: string) => io.stderr(`warning: ${m}\n`),
@@ -89,7 +125,7 @@ async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise
     onRequest: () => progress.request(ctx.stats),
     retry: { attempts: Number(io.env.RDPCLOUD_RETRY_ATTEMPTS ?? 6), baseMs: Number(io.env.RDPCLOUD_RETRY_BASE_MS ?? 500), maxMs: 30_000 },
   };
-  const providers = createProviders(names, { projects: o.project, allProjects: !!o.allProjects, gcpEndpoint: o.gcpEndpoint }, ctx);
+  const providers = createProviders(names, flags, ctx);
   const inv = await collectInventory(providers, {
     concurrency: parseConcurrency(o.concurrency),
     now: io.now,
@@ -150,25 +186,6 @@ function formatOf(name: string | undefined, file?: string): Format {
 
 function render(report: Report, format: Format, color: boolean): string {
   return format === 'json' ? jsonReport(report) : tableReport(report, { color });
-}
-
-/** Resolves `explain <instance>`: a name, or gcp:PROJECT/ZONE/NAME. */
-function findInstance(inv: Inventory, ref: string) {
-  const m = /^(gcp|aws|azure):(.+)$/.exec(ref);
-  const parts = (m ? m[2] : ref).split('/');
-  const name = parts[parts.length - 1];
-  const matches = inv.instances.filter((i) => {
-    if (m && i.provider !== m[1]) return false;
-    if (i.name !== name && i.id !== name) return false;
-    if (parts.length >= 2 && i.location !== parts[parts.length - 2]) return false;
-    if (parts.length >= 3 && i.scope !== parts[parts.length - 3]) return false;
-    return true;
-  });
-  if (matches.length === 0) throw new UsageError(`instance "${ref}" not found in the audited scopes; use gcp:PROJECT/ZONE/NAME or check --project`);
-  if (matches.length > 1) {
-    throw new UsageError(`instance "${ref}" is ambiguous: ${matches.map((i) => `${i.provider}:${i.scope}/${i.location}/${i.name}`).join(', ')}; give the full reference`);
-  }
-  return matches[0];
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {

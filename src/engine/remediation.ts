@@ -165,8 +165,142 @@ export function gcpRemedy(instance: Instance, result: Result, ctx: RemedyContext
   };
 }
 
-/** The remedy for any provider; AWS and Azure join as their providers land. */
+/** The permission a security-group rule grants, in the CLI's shorthand, for the ranges given. */
+function ipPermissions(rule: Rule, ranges: string[], port: number): string {
+  const p = rule.protocols.find((x) => matchProtocol(x, port)) ?? rule.protocols[0];
+  const proto = ['-1', 'all', '*'].includes(p.protocol) ? '-1' : p.protocol;
+  const [from, to] = (p.ports?.[0] ?? '').split('-');
+  const portPart = proto === '-1' ? '' : `,FromPort=${from || 0},ToPort=${to || from || 65535}`;
+  const v4 = ranges.filter((r) => !r.includes(':')).map((r) => `{CidrIp=${r}}`);
+  const v6 = ranges.filter((r) => r.includes(':')).map((r) => `{CidrIpv6=${r}}`);
+  return `IpProtocol=${proto}${portPart}${v4.length ? `,IpRanges=[${v4.join(',')}]` : ''}${v6.length ? `,Ipv6Ranges=[${v6.join(',')}]` : ''}`;
+}
+
+const PRIVATE_CIDR = /^(10\.|172\.(1[6-9]|2\d|3[01])\.|192\.168\.|f[cd])/i;
+
+/** Fix for an EC2 instance: security groups, network ACL entries, the route; Session Manager instead of a public port. */
+export function awsRemedy(instance: Instance, result: Result, ctx: RemedyContext): Remedy | undefined {
+  const port = result.port;
+  const region = instance.location.replace(/[a-z]$/, '');
+  const inRegion = `--region ${region}`;
+  const ssm = instance.gateways?.find((g) => g.kind === 'ssm');
+  const session = `aws ssm start-session --target ${instance.id} --document-name AWS-StartPortForwardingSession --parameters portNumber=${port},localPortNumber=13389 ${inRegion}`;
+  const viaSsm = ssm ? [session] : [];
+  const ssmNote = ssm ? [] : ['Session Manager needs the SSM agent online on the instance and an instance profile with AmazonSSMManagedInstanceCore'];
+  if (result.source === 'internet' && (result.verdict === 'reachable' || result.verdict === 'partial')) {
+    const exposing = unique((ctx.exposure?.reasons ?? result.reasons).filter((r) => r.action === 'allow' && r.layer === 'security groups'), (r) => `${r.ruleSet}|${r.rule}`);
+    const commands: string[] = [];
+    const notes: string[] = [...ssmNote];
+    for (const r of exposing) {
+      const found = findRule(ctx.inventory, instance, r);
+      if (!found) continue;
+      const group = found.ruleSet.id.split('/').pop();
+      const world = found.rule.sourceRanges.filter((c) => c !== '*' && !PRIVATE_CIDR.test(c));
+      if (!world.length) continue;
+      commands.push(`aws ec2 revoke-security-group-ingress --group-id ${group} --ip-permissions '${ipPermissions(found.rule, world, port)}' ${inRegion}`);
+      if (!onlyThisPort(found.rule, port)) notes.push(`the rule in ${group} opens more than tcp:${port}: revoking it closes those ports to ${world.join(', ')} too; add back what must stay open`);
+    }
+    return { summary: `tcp:${port} is open to the internet through ${exposing.map((r) => `${r.rule} in ${r.ruleSet}`).join(', ')}: revoke it and connect through Session Manager port forwarding`, commands: [...commands, ...(ssm ? [session] : [])], ...(notes.length ? { notes } : {}) };
+  }
+  if (result.verdict !== 'blocked' && result.verdict !== 'partial') return undefined;
+  if (result.source === 'internet') {
+    return { summary: `tcp:${port} is closed to the internet, as it should be${ssm ? '; connect through Session Manager port forwarding' : '; to connect, use Session Manager port forwarding rather than opening it'}`, commands: viaSsm, ...(ssmNote.length ? { notes: ssmNote } : {}) };
+  }
+  const denies = result.reasons.filter((r) => r.action === 'deny');
+  const layers = new Set(denies.map((r) => r.layer));
+  const commands: string[] = [];
+  const notes: string[] = [];
+  const src = ctx.sourceCidrs;
+  if (layers.has('address')) return { summary: `it has no address the source ${result.source} can use; connect through Session Manager port forwarding`, commands: viaSsm, ...(ssmNote.length ? { notes: ssmNote } : {}) };
+  if (layers.has('route')) notes.push(`the subnet's route table sends the reply to ${result.source} elsewhere (${denies.filter((r) => r.layer === 'route').map((r) => r.rule).join(', ')}): add a route for it to the gateway it comes through, or use Session Manager`);
+  const aclOf = (layer: string) => {
+    const d = denies.find((r) => r.layer === layer);
+    const found = d && findRule(ctx.inventory, instance, d);
+    return found ? { id: found.ruleSet.id.split('/')[2], n: found.rule.priority } : undefined;
+  };
+  const inbound = aclOf('network ACL');
+  if (inbound) {
+    const n = Math.max(1, (inbound.n >= 32767 ? 100 : inbound.n) - 1);
+    src.forEach((c, i) => commands.push(`aws ec2 create-network-acl-entry --network-acl-id ${inbound.id} --ingress --rule-number ${n - i} --protocol 6 --port-range From=${port},To=${port} --cidr-block ${c} --rule-action allow ${inRegion}`));
+  }
+  const outbound = aclOf('network ACL (return traffic)');
+  if (outbound) {
+    const n = Math.max(1, (outbound.n >= 32767 ? 100 : outbound.n) - 1);
+    src.forEach((c, i) => commands.push(`aws ec2 create-network-acl-entry --network-acl-id ${outbound.id} --egress --rule-number ${n - i} --protocol 6 --port-range From=49152,To=65535 --cidr-block ${c} --rule-action allow ${inRegion}`));
+    notes.push('network ACLs are stateless: the reply to the client leaves on its ephemeral port (49152-65535), which needs an outbound entry');
+  }
+  if (layers.has('security groups')) {
+    const group = instance.nics[0]?.path ? (ctx.inventory.paths[instance.nics[0].path]?.find((l) => l.name === 'security groups')?.stages[0]?.ruleSet.split('/').pop() ?? '') : '';
+    if (group) commands.push(`aws ec2 authorize-security-group-ingress --group-id ${group} --ip-permissions '${ipPermissions({ name: '', priority: 0, action: 'allow', sourceRanges: [], protocols: [{ protocol: 'tcp', ports: [`${port}`] }] }, src, port)}' ${inRegion}`);
+  }
+  return { summary: `let tcp:${port} from ${result.source} through every layer that stops it (${[...layers].join(', ')})`, commands, ...(notes.length ? { notes } : {}) };
+}
+
+/** "/subscriptions/s/resourcegroups/rg/providers/microsoft.network/networksecuritygroups/nsg@vnet" -> {rg, nsg} */
+function nsgOf(ruleSet: RuleSet): { rg: string; nsg: string } {
+  const id = ruleSet.id.replace(/^azure\//, '').split('@')[0];
+  const rg = /\/resourcegroups\/([^/]+)/i.exec(id)?.[1] ?? '';
+  // The rule set's name keeps the NSG's own spelling: "NSG nsg-web (rg-app)".
+  const named = /^NSG (\S+) \(([^)]*)\)$/.exec(ruleSet.name);
+  return { rg: named?.[2] || rg, nsg: named?.[1] || id.split('/').pop() || '' };
+}
+
+/** Fix for an Azure VM: NSG rules at the subnet and the NIC; Bastion instead of a public port. */
+export function azureRemedy(instance: Instance, result: Result, ctx: RemedyContext): Remedy | undefined {
+  const port = result.port;
+  const rg = /\/resourceGroups\/([^/]+)/i.exec(instance.id)?.[1] ?? '';
+  const bastion = instance.gateways?.find((g) => g.kind === 'bastion');
+  const bastionName = bastion?.name.replace(/^Azure Bastion /, '');
+  const connect = bastion ? [`az network bastion rdp --name ${q(bastionName ?? '')} --resource-group <bastion-resource-group> --target-resource-id ${q(instance.id)}`] : [];
+  const narrowTo = bastion?.sourceRanges?.join(' ') ?? 'VirtualNetwork';
+  if (result.source === 'internet' && (result.verdict === 'reachable' || result.verdict === 'partial')) {
+    const exposing = unique((ctx.exposure?.reasons ?? result.reasons).filter((r) => r.action === 'allow'), (r) => `${r.ruleSet}|${r.rule}`);
+    const commands: string[] = [];
+    const notes: string[] = [];
+    if (exposing.length === 0 || exposing.every((r) => !r.ruleSet)) {
+      // A Basic public IP with no NSG anywhere: put an NSG on the NIC; its default rules deny the internet.
+      commands.push(`az network nsg create --resource-group ${q(rg)} --name rdpcloud-nsg-${q(instance.name)}`, `az network nic update --resource-group ${q(rg)} --name <nic> --network-security-group rdpcloud-nsg-${q(instance.name)}`);
+      notes.push('a Basic-SKU public IP with no network security group is open to everything; Basic SKU is retired: upgrade it to Standard, which is closed by default');
+    }
+    for (const r of exposing) {
+      const found = findRule(ctx.inventory, instance, r);
+      if (!found || found.ruleSet.kind !== 'azure-nsg') continue;
+      const { rg: nrg, nsg } = nsgOf(found.ruleSet);
+      if (/^(AllowVnetInBound|AllowAzureLoadBalancerInBound)$/.test(found.rule.name)) continue;
+      commands.push(`az network nsg rule update --resource-group ${q(nrg)} --nsg-name ${q(nsg)} --name ${q(found.rule.name)} --source-address-prefixes ${narrowTo}`);
+      if (!onlyThisPort(found.rule, port)) notes.push(`${found.rule.name} admits more than tcp:${port}: narrowing its source narrows those ports too`);
+    }
+    if (!bastion) notes.push('no Azure Bastion reaches this VNet: deploy one (az network bastion create) or connect over VPN/ExpressRoute to the private address');
+    return { summary: `tcp:${port} is open to the internet through ${exposing.map((r) => r.rule).join(', ') || 'a Basic public IP without an NSG'}: narrow it to ${bastion ? 'the Bastion subnet' : 'the virtual network'} and connect through ${bastion ? 'Bastion' : 'a private path'}`, commands: [...commands, ...connect], ...(notes.length ? { notes } : {}) };
+  }
+  if (result.verdict !== 'blocked' && result.verdict !== 'partial') return undefined;
+  if (result.source === 'internet') {
+    return { summary: `tcp:${port} is closed to the internet, as it should be${bastion ? '; connect through Azure Bastion' : '; connect through Azure Bastion or a VPN rather than opening it'}`, commands: connect };
+  }
+  if (result.reasons.some((r) => r.layer === 'address')) return { summary: `it has no address the source ${result.source} can use; connect through Azure Bastion or a private path`, commands: connect };
+  const commands: string[] = [];
+  const notes: string[] = [];
+  for (const d of unique(result.reasons.filter((r) => r.action === 'deny'), (r) => `${r.layer}|${r.ruleSet}|${r.rule}`)) {
+    if (d.layer === 'public IP') {
+      commands.push(`az network nsg create --resource-group ${q(rg)} --name rdpcloud-nsg-${q(instance.name)}`, `az network nsg rule create --resource-group ${q(rg)} --nsg-name rdpcloud-nsg-${q(instance.name)} --name rdpcloud-allow-rdp --priority 1000 --direction Inbound --access Allow --protocol Tcp --destination-port-ranges ${port} --source-address-prefixes ${ctx.sourceCidrs.join(' ')}`, `az network nic update --resource-group ${q(rg)} --name <nic> --network-security-group rdpcloud-nsg-${q(instance.name)}`);
+      continue;
+    }
+    const found = findRule(ctx.inventory, instance, d);
+    if (!found) continue;
+    const { rg: nrg, nsg } = nsgOf(found.ruleSet);
+    const priority = Math.min(4096, found.rule.priority - 1);
+    if (priority < 100) {
+      notes.push(`${found.rule.name} in ${nsg} denies it at priority ${found.rule.priority}, the highest a rule can have: change that rule`);
+      continue;
+    }
+    commands.push(`az network nsg rule create --resource-group ${q(nrg)} --nsg-name ${q(nsg)} --name rdpcloud-allow-rdp --priority ${priority} --direction Inbound --access Allow --protocol Tcp --destination-port-ranges ${port} --source-address-prefixes ${ctx.sourceCidrs.join(' ')}`);
+  }
+  return { summary: `allow tcp:${port} from ${result.source} in every NSG that stops it (the subnet's and the NIC's must both allow)`, commands, ...(notes.length ? { notes } : {}) };
+}
+
+/** The remedy for any provider. */
 export function remedyFor(instance: Instance, result: Result, ctx: RemedyContext): Remedy | undefined {
   if (instance.provider === 'gcp') return gcpRemedy(instance, result, ctx);
-  return undefined;
+  if (instance.provider === 'aws') return awsRemedy(instance, result, ctx);
+  return azureRemedy(instance, result, ctx);
 }

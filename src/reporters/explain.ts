@@ -3,6 +3,7 @@
 import type { Instance } from '../model/inventory.js';
 import type { InstanceSummary, Result } from '../model/results.js';
 import type { Remedy } from '../engine/remediation.js';
+import { instanceRef } from '../model/instance-ref.js';
 
 export interface Explanation {
   instance: Instance;
@@ -15,7 +16,7 @@ const STARTED = new Set(['RUNNING', 'running', 'PowerState/running']);
 export function explainText(e: Explanation): string {
   const i = e.instance;
   const out: string[] = [];
-  const ref = `${i.provider}:${i.scope}/${i.location}/${i.name}`;
+  const ref = instanceRef(i);
   if (!STARTED.has(i.state)) out.push(`${i.state}: start it first - verdicts below are what its configuration allows once it runs.`);
   out.push(`${ref} (id ${i.id}), ${i.state}, ${i.os}${i.osEvidence ? ` (${i.osEvidence})` : ''}`);
   for (const n of i.nics) {

@@ -46,7 +46,7 @@ const cases: Case[] = [
     stderr: /no credentials found: run `gcloud auth application-default login`.*GOOGLE_OAUTH_ACCESS_TOKEN/,
   },
   { name: 'plain http to a non-loopback endpoint is refused', argv: () => ['audit', '--project', 'p', '--gcp-endpoint', 'http://compute.example.com'], code: 2, stderr: /plain http is allowed only for loopback/ },
-  { name: '--from with --project is a usage error', argv: (f) => ['audit', '--from', f.open, '--project', 'p'], code: 2, stderr: /leave out --project/ },
+  { name: '--from with --project is a usage error', argv: (f) => ['audit', '--from', f.open, '--project', 'p'], code: 2, stderr: /leave out the scope flags/ },
   { name: 'explain of an unknown instance', argv: (f) => ['explain', 'nope', '--from', f.open], code: 2, stderr: /instance "nope" not found/ },
   { name: 'world-open finding at the default --fail-on high', argv: (f) => ['audit', '--from', f.open], code: 1, stdout: /HIGH\s+rdp-world-open/ },
   { name: '--fail-on none', argv: (f) => ['audit', '--from', f.open, '--fail-on', 'none'], code: 0 },

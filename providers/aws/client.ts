@@ -1,0 +1,135 @@
+// How rdpcloud reaches AWS: the SDK's default credential chain (profiles, SSO, web identity, env) or a named
+// profile, roles assumed per account through STS, SDK-native endpoint overrides (AWS_ENDPOINT_URL,
+// AWS_ENDPOINT_URL_EC2, _STS, _SSM, _ORGANIZATIONS), and rdpcloud's backoff policy as the SDK's retry strategy
+// so that the paginators retry a page, not the listing, and every request and retry is counted.
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromIni } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
+import { AuthError, UsageError } from '../../src/errors.js';
+import { backoffDelay } from '../retry.js';
+import type { ProviderContext } from '../types.js';
+import { isLoopbackHost } from '../gcp/client.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+export const DEFAULT_REGION = 'us-east-1';
+
+/** Plain http is accepted for loopback endpoints only: credentials are signed, but the answers are not private. */
+export function checkEndpointEnv(env: NodeJS.ProcessEnv): void {
+  for (const key of ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_EC2', 'AWS_ENDPOINT_URL_STS', 'AWS_ENDPOINT_URL_SSM', 'AWS_ENDPOINT_URL_ORGANIZATIONS']) {
+    const v = env[key];
+    if (!v) continue;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      throw new UsageError(`${key} "${v}": not a URL (e.g. https://ec2.eu-west-1.amazonaws.com or http://127.0.0.1:4566)`);
+    }
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) throw new UsageError(`${key} "${v}": plain http is allowed only for loopback hosts (127.0.0.1, ::1, localhost); use https`);
+  }
+}
+
+/**
+ * The SDK's retry hook, driven by rdpcloud's policy: throttling and transient errors are retried with full
+ * jitter up to the budget; each retry is counted. Client errors (403, 400) are not retried.
+ */
+export function retryStrategy(ctx: ProviderContext): RetryStrategyV2 {
+  const token = (count: number, delay: number): RetryToken => ({ getRetryCount: () => count, getRetryDelay: () => delay });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (t: RetryToken, info: RetryErrorInfo) => {
+      const n = t.getRetryCount();
+      const retryable = info.errorType === 'THROTTLING' || info.errorType === 'TRANSIENT' || info.errorType === 'SERVER_ERROR';
+      if (!retryable || n + 1 >= ctx.retry.attempts) throw info.error ?? new Error('retries exhausted');
+      ctx.stats.retries++;
+      if (info.errorType === 'THROTTLING') ctx.stats.throttled++;
+      const after = info.retryAfterHint ? Math.max(0, (info.retryAfterHint.getTime() - Date.now()) / 1000) : undefined;
+      return token(n + 1, backoffDelay(ctx, n, after));
+    },
+    recordSuccess: () => {},
+  };
+}
+
+/** Counts each command once (retries are counted by the strategy), under "service.Operation". */
+export function countRequests(client: any, service: string, ctx: ProviderContext): void {
+  client.middlewareStack.add(
+    (next: any, context: any) => async (args: any) => {
+      const op = `${service}.${String(context.commandName ?? 'unknown').replace(/Command$/, '')}`;
+      ctx.stats.requests[op] = (ctx.stats.requests[op] ?? 0) + 1;
+      try {
+        return await next(args);
+      } finally {
+        ctx.onRequest?.();
+      }
+    },
+    { step: 'initialize', name: 'rdpcloudCountRequests' },
+  );
+}
+
+export interface ClientBase {
+  region: string;
+  credentials?: AwsCredentialIdentityProvider;
+  retryStrategy: RetryStrategyV2;
+}
+
+export function baseCredentials(profile: string | undefined): AwsCredentialIdentityProvider | undefined {
+  return profile ? fromIni({ profile }) : undefined; // undefined: the SDK's default chain
+}
+
+/** Credentials for a role, assumed once and renewed five minutes before they expire. */
+export function assumedRole(roleArn: string, base: Omit<ClientBase, 'region'> & { region: string }, ctx: ProviderContext): AwsCredentialIdentityProvider {
+  let cached: AwsCredentialIdentity | undefined;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  const sts = new STSClient({ region: base.region, credentials: base.credentials, retryStrategy: base.retryStrategy });
+  countRequests(sts, 'sts', ctx);
+  return async () => {
+    if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 300_000)) return cached;
+    pending ??= sts
+      .send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'rdpcloud-audit', DurationSeconds: 3600 }))
+      .then((out) => {
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
+        cached = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+        return cached;
+      })
+      .finally(() => (pending = undefined));
+    return pending;
+  };
+}
+
+export async function callerAccount(base: ClientBase, ctx: ProviderContext): Promise<string> {
+  const sts = new STSClient(base);
+  countRequests(sts, 'sts', ctx);
+  try {
+    const out = await sts.send(new GetCallerIdentityCommand({}));
+    return out.Account ?? 'unknown';
+  } catch (e) {
+    throw awsAuthError(e) ?? e;
+  }
+}
+
+/** No credentials at all is a usage problem (exit 2) with how to provide them. */
+export function awsAuthError(e: unknown): AuthError | undefined {
+  const name = (e as any)?.name ?? '';
+  if (name === 'CredentialsProviderError' || /Could not load credentials/.test((e as Error)?.message ?? '')) {
+    return new AuthError('aws', 'no credentials found: run `aws configure` or `aws sso login`, pick a profile with --profile or AWS_PROFILE, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (in CI: web identity with AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE)');
+  }
+  return undefined;
+}
+
+/** One line a user can act on, for a call that failed for good. */
+export function describeAwsError(e: unknown, what: string): string {
+  const err = e as any;
+  const code: string = err?.name ?? err?.Code ?? 'Error';
+  const status: number | undefined = err?.$metadata?.httpStatusCode;
+  const msg = String(err?.message ?? e).split('\n')[0];
+  if (code === 'UnauthorizedOperation' || code === 'AccessDenied' || code === 'AccessDeniedException') {
+    return `${what}: permission denied (${msg}); attach the SecurityAudit or ViewOnlyAccess policy (ec2:Describe*, ssm:DescribeInstanceInformation)`;
+  }
+  if (code === 'AuthFailure' || code === 'InvalidClientTokenId' || code === 'ExpiredToken' || code === 'UnrecognizedClientException') {
+    return `${what}: the credentials were rejected (${code}): refresh them (aws sso login) or check the role's trust policy`;
+  }
+  if (code === 'OptInRequired') return `${what}: the region is not enabled for this account (OptInRequired); enable it or leave it out with --region`;
+  if (code === 'RequestLimitExceeded' || code === 'Throttling' || code === 'ThrottlingException') return `${what}: still throttled after retries (${code})`;
+  return `${what}: ${code}${status ? ` (HTTP ${status})` : ''}: ${msg}`;
+}

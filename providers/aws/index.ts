@@ -1,0 +1,186 @@
+// The AWS provider: one account at a time, every enabled region (or --region), with the fewest calls the EC2
+// API allows. Per account and region, all paged at the largest page: DescribeInstances, DescribeSecurityGroups,
+// DescribeRouteTables, DescribeNetworkAcls, SSM DescribeInstanceInformation; GetManagedPrefixListEntries once
+// per prefix list the rules or routes name. Nothing per instance. Accounts: the caller's own, --role-arn per
+// account, or every ACTIVE account of the organization (--all-accounts --role-name R).
+import {
+  DescribeRegionsCommand,
+  EC2Client,
+  paginateDescribeInstances,
+  paginateDescribeNetworkAcls,
+  paginateDescribeRouteTables,
+  paginateDescribeSecurityGroups,
+  paginateGetManagedPrefixListEntries,
+  type Instance as Ec2Instance,
+  type NetworkAcl,
+  type RouteTable,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
+import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
+import { SSMClient, paginateDescribeInstanceInformation, type InstanceInformation } from '@aws-sdk/client-ssm';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import pLimit from 'p-limit';
+import { ScopeError, UsageError } from '../../src/errors.js';
+import type { Instance, Layer, RuleSet, Scope } from '../../src/model/inventory.js';
+import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
+import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, countRequests, describeAwsError, retryStrategy, type ClientBase } from './client.js';
+import { mapRegion } from './map.js';
+
+export interface AwsOptions {
+  /** --region (repeatable); empty: every region enabled for the account (DescribeRegions). */
+  regions: string[];
+  profile?: string;
+  /** --role-arn (repeatable): one account each. */
+  roleArns: string[];
+  /** --all-accounts --role-name R: every ACTIVE account of the organization, through role R. */
+  allAccounts: boolean;
+  roleName?: string;
+  /** Regions read in parallel within one account (EC2 throttles per account and region). */
+  regionConcurrency?: number;
+}
+
+// Largest pages: DescribeInstances and DescribeSecurityGroups 5-1000; route tables and network ACLs 5-100;
+// prefix list entries up to 100; SSM 5-50 (SDK model documentation).
+const PAGE = { instances: 1000, securityGroups: 1000, routeTables: 100, networkAcls: 100, prefixListEntries: 100, ssm: 50 };
+
+const ACCOUNT_IN_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/.+$/;
+
+export class AwsProvider implements CloudProvider {
+  readonly id = 'aws' as const;
+  private readonly homeRegion: string;
+  private readonly base: ClientBase;
+  private readonly roles = new Map<string, string>(); // account -> role ARN
+  private readonly credentials = new Map<string, AwsCredentialIdentityProvider | undefined>();
+
+  constructor(
+    private readonly opts: AwsOptions,
+    private readonly ctx: ProviderContext,
+  ) {
+    checkEndpointEnv(ctx.env);
+    if (opts.allAccounts && !opts.roleName) throw new UsageError('--all-accounts needs --role-name R: the role rdpcloud assumes in each account (e.g. OrganizationAccountAccessRole or a read-only audit role)');
+    for (const arn of opts.roleArns) {
+      const m = ACCOUNT_IN_ARN.exec(arn);
+      if (!m) throw new UsageError(`--role-arn "${arn}": not a role ARN (arn:aws:iam::123456789012:role/NAME)`);
+      this.roles.set(m[1], arn);
+    }
+    this.homeRegion = ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION || DEFAULT_REGION;
+    this.base = { region: this.homeRegion, credentials: baseCredentials(opts.profile), retryStrategy: retryStrategy(ctx) };
+  }
+
+  async listScopes(): Promise<string[]> {
+    if (this.roles.size && !this.opts.allAccounts) return [...this.roles.keys()];
+    if (!this.opts.allAccounts) return [await callerAccount(this.base, this.ctx)];
+    const org = new OrganizationsClient(this.base);
+    countRequests(org, 'organizations', this.ctx);
+    const accounts: string[] = [];
+    try {
+      for await (const page of paginateListAccounts({ client: org, pageSize: 20 }, {})) {
+        for (const a of page.Accounts ?? []) if (a.Id && (a.Status ?? a.State) !== 'SUSPENDED' && (a.State ?? 'ACTIVE') === 'ACTIVE') accounts.push(a.Id);
+      }
+    } catch (e) {
+      throw awsAuthError(e) ?? new ScopeError('aws', '(organization)', describeAwsError(e, 'listing the accounts of the organization (run it with the management or a delegated administrator account)'));
+    }
+    for (const a of accounts) if (!this.roles.has(a)) this.roles.set(a, `arn:aws:iam::${a}:role/${this.opts.roleName}`);
+    return [...new Set([...accounts, ...this.roles.keys()])].sort();
+  }
+
+  private credentialsFor(account: string): AwsCredentialIdentityProvider | undefined {
+    if (!this.credentials.has(account)) {
+      const role = this.roles.get(account);
+      this.credentials.set(account, role ? assumedRole(role, this.base, this.ctx) : this.base.credentials);
+    }
+    return this.credentials.get(account);
+  }
+
+  private ec2(account: string, region: string): EC2Client {
+    const c = new EC2Client({ region, credentials: this.credentialsFor(account), retryStrategy: this.base.retryStrategy });
+    countRequests(c, 'ec2', this.ctx);
+    return c;
+  }
+
+  private async regionsOf(account: string): Promise<string[]> {
+    if (this.opts.regions.length) return [...new Set(this.opts.regions)];
+    const out = await this.ec2(account, this.homeRegion).send(new DescribeRegionsCommand({}));
+    // Without AllRegions only the enabled ones come back; opt-in regions not opted in are left out anyway.
+    return (out.Regions ?? []).filter((r) => r.RegionName && r.OptInStatus !== 'not-opted-in').map((r) => r.RegionName!).sort();
+  }
+
+  async collect(account: string): Promise<ScopeInventory> {
+    let regions: string[];
+    try {
+      regions = await this.regionsOf(account);
+    } catch (e) {
+      throw awsAuthError(e) ?? new ScopeError('aws', account, describeAwsError(e, `listing the regions of account ${account}`));
+    }
+    const limit = pLimit(this.opts.regionConcurrency ?? 8);
+    const parts = await Promise.all(regions.map((r) => limit(() => this.collectRegion(account, r))));
+    const failed = parts.filter((p) => 'error' in p) as { region: string; error: string }[];
+    if (failed.length === parts.length && parts.length > 0) throw new ScopeError('aws', account, failed.map((f) => `${f.region}: ${f.error}`).join('; '));
+    const scope: Scope = { provider: 'aws', scope: account, status: 'ok' };
+    if (failed.length) scope.warnings = failed.map((f) => `region ${f.region} could not be read: ${f.error}; its instances are missing`);
+    const instances: Instance[] = [];
+    const ruleSets = new Map<string, RuleSet>();
+    const paths: Record<string, Layer[]> = {};
+    for (const p of parts) {
+      if ('error' in p) continue;
+      instances.push(...p.instances);
+      for (const rs of p.ruleSets) ruleSets.set(rs.id, rs);
+      Object.assign(paths, p.paths);
+    }
+    return { scope, instances, ruleSets: [...ruleSets.values()], paths };
+  }
+
+  private async collectRegion(account: string, region: string): Promise<ReturnType<typeof mapRegion> | { region: string; error: string }> {
+    const client = this.ec2(account, region);
+    const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+    const all = async <P, T>(pages: AsyncIterable<P>, pick: (p: P) => T[] | undefined): Promise<T[]> => {
+      const out: T[] = [];
+      for await (const page of pages) out.push(...(pick(page) ?? []));
+      return out;
+    };
+    const [instances, sgs, rts, acls, ssm] = await Promise.all([
+      settle(all(paginateDescribeInstances({ client, pageSize: PAGE.instances }, {}), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []) as Ec2Instance[])),
+      settle(all(paginateDescribeSecurityGroups({ client, pageSize: PAGE.securityGroups }, {}), (p) => p.SecurityGroups as SecurityGroup[])),
+      settle(all(paginateDescribeRouteTables({ client, pageSize: PAGE.routeTables }, {}), (p) => p.RouteTables as RouteTable[])),
+      settle(all(paginateDescribeNetworkAcls({ client, pageSize: PAGE.networkAcls }, {}), (p) => p.NetworkAcls as NetworkAcl[])),
+      settle(this.ssm(account, region)),
+    ]);
+    if (!instances.ok) {
+      const auth = awsAuthError(instances.e);
+      if (auth) throw auth;
+      return { region, error: describeAwsError(instances.e, 'DescribeInstances') };
+    }
+    const unreadable: Record<string, string> = {};
+    if (!sgs.ok) unreadable.securityGroups = describeAwsError(sgs.e, `DescribeSecurityGroups in ${region}`);
+    if (!rts.ok) unreadable.routeTables = describeAwsError(rts.e, `DescribeRouteTables in ${region}`);
+    if (!acls.ok) unreadable.networkAcls = describeAwsError(acls.e, `DescribeNetworkAcls in ${region}`);
+    const securityGroups = sgs.ok ? sgs.v : [];
+    const routeTables = rts.ok ? rts.v : [];
+    // Prefix lists named by the rules and the routes, each read once.
+    const ids = new Set<string>();
+    for (const g of securityGroups) for (const p of g.IpPermissions ?? []) for (const l of p.PrefixListIds ?? []) if (l.PrefixListId) ids.add(l.PrefixListId);
+    for (const t of routeTables) for (const r of t.Routes ?? []) if (r.DestinationPrefixListId) ids.add(r.DestinationPrefixListId);
+    const prefixLists = new Map<string, string[]>();
+    await Promise.all(
+      [...ids].map(async (id) => {
+        try {
+          const entries = await all(paginateGetManagedPrefixListEntries({ client, pageSize: PAGE.prefixListEntries }, { PrefixListId: id }), (p) => p.Entries);
+          prefixLists.set(id, entries.map((e) => e.Cidr).filter((c): c is string => !!c));
+        } catch (e) {
+          this.ctx.warn(`aws:${account}/${region}: ${describeAwsError(e, `GetManagedPrefixListEntries ${id}`)}`);
+        }
+      }),
+    );
+    const mapped = mapRegion({ account, region, instances: instances.v, securityGroups, routeTables, networkAcls: acls.ok ? acls.v : [], prefixLists, ssm: ssm.ok ? ssm.v : undefined, unreadable });
+    if (!ssm.ok) this.ctx.warn(`aws:${account}/${region}: ${describeAwsError(ssm.e, 'SSM DescribeInstanceInformation')}: Session Manager access is not shown`);
+    return mapped;
+  }
+
+  private async ssm(account: string, region: string): Promise<InstanceInformation[]> {
+    const client = new SSMClient({ region, credentials: this.credentialsFor(account), retryStrategy: this.base.retryStrategy });
+    countRequests(client, 'ssm', this.ctx);
+    const out: InstanceInformation[] = [];
+    for await (const page of paginateDescribeInstanceInformation({ client, pageSize: PAGE.ssm }, {})) out.push(...(page.InstanceInformationList ?? []));
+    return out;
+  }
+}

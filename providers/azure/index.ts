@@ -1,0 +1,94 @@
+// The Azure provider: one subscription at a time, with the fewest ARM calls the API allows. Per subscription,
+// all list-all calls paged by nextLink: virtualMachines (statusOnly=true: with power states), networkInterfaces,
+// publicIPAddresses, networkSecurityGroups, virtualNetworks (subnets inline), bastionHosts. Nothing per VM.
+// Subscriptions: --subscription (repeatable) or every Enabled one the credential can see.
+import { ComputeManagementClient } from '@azure/arm-compute';
+import { NetworkManagementClient, type BastionHost, type NetworkInterface, type NetworkSecurityGroup, type PublicIPAddress, type VirtualNetwork } from '@azure/arm-network';
+import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+import type { TokenCredential } from '@azure/core-auth';
+import { AuthError, ScopeError } from '../../src/errors.js';
+import type { Scope } from '../../src/model/inventory.js';
+import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
+import { CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, type AzureCloud } from './client.js';
+import { mapSubscription, type AzureVm } from './map.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+export interface AzureOptions {
+  subscriptions: string[];
+  cloud: AzureCloud;
+  /** --azure-endpoint / RDPCLOUD_AZURE_ENDPOINT: replaces the cloud's ARM host. */
+  endpoint?: string;
+}
+
+export class AzureProvider implements CloudProvider {
+  readonly id = 'azure' as const;
+  private readonly credential: TokenCredential;
+  private readonly override?: URL;
+
+  constructor(
+    private readonly opts: AzureOptions,
+    private readonly ctx: ProviderContext,
+  ) {
+    const ep = opts.endpoint ?? ctx.env.RDPCLOUD_AZURE_ENDPOINT;
+    if (ep) this.override = parseArmEndpoint(ep, opts.endpoint ? '--azure-endpoint' : 'RDPCLOUD_AZURE_ENDPOINT');
+    this.credential = azureCredential(ctx.env, opts.cloud);
+  }
+
+  private options(): any {
+    const cloud = CLOUDS[this.opts.cloud];
+    return { ...armOptions(this.ctx, this.opts.cloud, this.override), endpoint: cloud.arm, credentials: { scopes: [`${cloud.arm}/.default`] } };
+  }
+
+  async listScopes(): Promise<string[]> {
+    if (this.opts.subscriptions.length) return [...new Set(this.opts.subscriptions)];
+    const client = new SubscriptionClient(this.credential, this.options());
+    const out: string[] = [];
+    try {
+      for await (const s of client.subscriptions.list()) if (s.subscriptionId && (s.state ?? 'Enabled') === 'Enabled') out.push(s.subscriptionId);
+    } catch (e) {
+      if (e instanceof AuthError) throw e;
+      throw new ScopeError('azure', '(subscriptions)', describeAzureError(e, 'listing subscriptions'));
+    }
+    return out.sort();
+  }
+
+  async collect(subscription: string): Promise<ScopeInventory> {
+    const network = new NetworkManagementClient(this.credential, subscription, this.options());
+    const compute = new ComputeManagementClient(this.credential, subscription, this.options());
+    const all = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+      const out: T[] = [];
+      for await (const x of it) out.push(x);
+      return out;
+    };
+    const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+    const [vms, nics, pips, nsgs, vnets, bastions] = await Promise.all([
+      settle(all<AzureVm>(compute.virtualMachines.listAll({ statusOnly: 'true' }) as AsyncIterable<AzureVm>)),
+      settle(all<NetworkInterface>(network.networkInterfaces.listAll())),
+      settle(all<PublicIPAddress>(network.publicIPAddresses.listAll())),
+      settle(all<NetworkSecurityGroup>(network.networkSecurityGroups.listAll())),
+      settle(all<VirtualNetwork>(network.virtualNetworks.listAll())),
+      settle(all<BastionHost>(network.bastionHosts.list())),
+    ]);
+    for (const r of [vms, nics, pips, nsgs, vnets, bastions]) if (!r.ok && r.e instanceof AuthError) throw r.e;
+    // Without the VMs, their NICs or their public addresses there is nothing to judge.
+    const fatal = ([['virtual machines', vms], ['network interfaces', nics], ['public IP addresses', pips]] as const).find(([, r]) => !r.ok);
+    if (fatal) throw new ScopeError('azure', subscription, describeAzureError((fatal[1] as { e: unknown }).e, `listing ${fatal[0]} of subscription ${subscription}`));
+    const unreadable: Record<string, string> = {};
+    if (!nsgs.ok) unreadable.nsgs = describeAzureError(nsgs.e, 'listing network security groups');
+    if (!vnets.ok) unreadable.vnets = describeAzureError(vnets.e, 'listing virtual networks (subnet NSGs)');
+    if (!bastions.ok) this.ctx.warn(`azure:${subscription}: ${describeAzureError(bastions.e, 'listing Bastion hosts')}: Bastion access is not shown`);
+    const mapped = mapSubscription({
+      subscription,
+      vms: vms.ok ? vms.v : [],
+      nics: nics.ok ? nics.v : [],
+      publicIps: pips.ok ? pips.v : [],
+      nsgs: nsgs.ok ? nsgs.v : [],
+      vnets: vnets.ok ? vnets.v : [],
+      bastions: bastions.ok ? bastions.v : [],
+      unreadable,
+    });
+    const scope: Scope = { provider: 'azure', scope: subscription, status: 'ok' };
+    return { scope, ...mapped };
+  }
+}
