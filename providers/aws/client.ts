@@ -70,17 +70,40 @@ export interface ClientBase {
   region: string;
   credentials?: AwsCredentialIdentityProvider;
   retryStrategy: RetryStrategyV2;
+  env: NodeJS.ProcessEnv;
 }
 
-export function baseCredentials(profile: string | undefined): AwsCredentialIdentityProvider | undefined {
-  return profile ? fromIni({ profile }) : undefined; // undefined: the SDK's default chain
+/** Client configuration for one service: the region, credentials, retry policy and endpoint. */
+export function clientConfig(base: ClientBase, service: 'EC2' | 'STS' | 'SSM' | 'ORGANIZATIONS', region = base.region, credentials = base.credentials) {
+  return { region, ...(credentials ? { credentials } : {}), retryStrategy: base.retryStrategy, ...endpointFor(base.env, service) };
+}
+
+/**
+ * --profile, else keys in the environment rdpcloud was given, else the SDK's default chain (profiles, SSO,
+ * web identity, container and instance roles). Reading the keys from `env` rather than letting the SDK read
+ * process.env keeps run(argv, io) hermetic; for the real CLI the two are the same.
+ */
+export function baseCredentials(profile: string | undefined, env: NodeJS.ProcessEnv): AwsCredentialIdentityProvider | undefined {
+  if (profile) return fromIni({ profile });
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    const c: AwsCredentialIdentity = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
+    return async () => c;
+  }
+  return undefined;
+}
+
+/** The SDK-native endpoint variables, service-specific first (AWS_ENDPOINT_URL_EC2 beats AWS_ENDPOINT_URL). */
+export function endpointFor(env: NodeJS.ProcessEnv, service: 'EC2' | 'STS' | 'SSM' | 'ORGANIZATIONS'): { endpoint?: string } {
+  if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return {};
+  const v = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  return v ? { endpoint: v } : {};
 }
 
 /** Credentials for a role, assumed once and renewed five minutes before they expire. */
-export function assumedRole(roleArn: string, base: Omit<ClientBase, 'region'> & { region: string }, ctx: ProviderContext): AwsCredentialIdentityProvider {
+export function assumedRole(roleArn: string, base: ClientBase, ctx: ProviderContext): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
-  const sts = new STSClient({ region: base.region, credentials: base.credentials, retryStrategy: base.retryStrategy });
+  const sts = new STSClient(clientConfig(base, 'STS'));
   countRequests(sts, 'sts', ctx);
   return async () => {
     if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 300_000)) return cached;
@@ -98,13 +121,14 @@ export function assumedRole(roleArn: string, base: Omit<ClientBase, 'region'> & 
 }
 
 export async function callerAccount(base: ClientBase, ctx: ProviderContext): Promise<string> {
-  const sts = new STSClient(base);
+  const sts = new STSClient(clientConfig(base, 'STS'));
   countRequests(sts, 'sts', ctx);
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));
     return out.Account ?? 'unknown';
   } catch (e) {
-    throw awsAuthError(e) ?? e;
+    // Nothing can be audited with credentials STS rejects: a credential error (exit 2), not a failed scope.
+    throw awsAuthError(e) ?? new AuthError('aws', describeAwsError(e, 'identifying the caller (STS GetCallerIdentity)'));
   }
 }
 

@@ -23,7 +23,7 @@ import pLimit from 'p-limit';
 import { ScopeError, UsageError } from '../../src/errors.js';
 import type { Instance, Layer, RuleSet, Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
-import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, countRequests, describeAwsError, retryStrategy, type ClientBase } from './client.js';
+import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, clientConfig, countRequests, describeAwsError, retryStrategy, type ClientBase } from './client.js';
 import { mapRegion } from './map.js';
 
 export interface AwsOptions {
@@ -64,13 +64,13 @@ export class AwsProvider implements CloudProvider {
       this.roles.set(m[1], arn);
     }
     this.homeRegion = ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION || DEFAULT_REGION;
-    this.base = { region: this.homeRegion, credentials: baseCredentials(opts.profile), retryStrategy: retryStrategy(ctx) };
+    this.base = { region: this.homeRegion, credentials: baseCredentials(opts.profile, ctx.env), retryStrategy: retryStrategy(ctx), env: ctx.env };
   }
 
   async listScopes(): Promise<string[]> {
     if (this.roles.size && !this.opts.allAccounts) return [...this.roles.keys()];
     if (!this.opts.allAccounts) return [await callerAccount(this.base, this.ctx)];
-    const org = new OrganizationsClient(this.base);
+    const org = new OrganizationsClient(clientConfig(this.base, 'ORGANIZATIONS'));
     countRequests(org, 'organizations', this.ctx);
     const accounts: string[] = [];
     try {
@@ -93,7 +93,7 @@ export class AwsProvider implements CloudProvider {
   }
 
   private ec2(account: string, region: string): EC2Client {
-    const c = new EC2Client({ region, credentials: this.credentialsFor(account), retryStrategy: this.base.retryStrategy });
+    const c = new EC2Client(clientConfig(this.base, 'EC2', region, this.credentialsFor(account)));
     countRequests(c, 'ec2', this.ctx);
     return c;
   }
@@ -177,7 +177,7 @@ export class AwsProvider implements CloudProvider {
   }
 
   private async ssm(account: string, region: string): Promise<InstanceInformation[]> {
-    const client = new SSMClient({ region, credentials: this.credentialsFor(account), retryStrategy: this.base.retryStrategy });
+    const client = new SSMClient(clientConfig(this.base, 'SSM', region, this.credentialsFor(account)));
     countRequests(client, 'ssm', this.ctx);
     const out: InstanceInformation[] = [];
     for await (const page of paginateDescribeInstanceInformation({ client, pageSize: PAGE.ssm }, {})) out.push(...(page.InstanceInformationList ?? []));

@@ -81,6 +81,10 @@ export function routeRuleSet(rt: RouteTable, kind: 'external' | 'internal', pref
     if (dead) {
       allow = false;
       why = `the route to ${target} is a blackhole (its target is gone)`;
+    } else if (target === 'local') {
+      // Inside the VPC the reply is delivered directly, whichever address the connection came to.
+      allow = true;
+      why = 'these addresses are inside the VPC: the reply is delivered locally';
     } else if (kind === 'external') {
       allow = igw;
       why = igw
@@ -89,9 +93,7 @@ export function routeRuleSet(rt: RouteTable, kind: 'external' | 'internal', pref
           ? `the reply would go to NAT gateway ${target}, which carries outbound connections only: no inbound path to a public address`
           : target.startsWith('eigw-')
             ? `egress-only internet gateway ${target} admits no inbound connection`
-            : target === 'local'
-              ? 'these addresses are inside the VPC: they do not come through an internet gateway'
-              : `the reply goes to ${target}, not to an internet gateway`;
+            : `the reply goes to ${target}, not to an internet gateway`;
     } else {
       allow = !igw && !target.startsWith('nat-') && !target.startsWith('eigw-');
       why = allow ? `the reply to the private address goes to ${target}` : `the reply to these addresses would go to ${target}, which cannot carry it to a private source`;

@@ -62,7 +62,10 @@ export class AzureProvider implements CloudProvider {
       return out;
     };
     const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
-    const [vms, nics, pips, nsgs, vnets, bastions] = await Promise.all([
+    // The VM listing has the configuration; the statusOnly listing has the power states (its items may carry
+    // nothing else), joined by id. Two paged calls per subscription, none per VM.
+    const [vms, states, nics, pips, nsgs, vnets, bastions] = await Promise.all([
+      settle(all<AzureVm>(compute.virtualMachines.listAll() as AsyncIterable<AzureVm>)),
       settle(all<AzureVm>(compute.virtualMachines.listAll({ statusOnly: 'true' }) as AsyncIterable<AzureVm>)),
       settle(all<NetworkInterface>(network.networkInterfaces.listAll())),
       settle(all<PublicIPAddress>(network.publicIPAddresses.listAll())),
@@ -70,17 +73,21 @@ export class AzureProvider implements CloudProvider {
       settle(all<VirtualNetwork>(network.virtualNetworks.listAll())),
       settle(all<BastionHost>(network.bastionHosts.list())),
     ]);
-    for (const r of [vms, nics, pips, nsgs, vnets, bastions]) if (!r.ok && r.e instanceof AuthError) throw r.e;
+    for (const r of [vms, states, nics, pips, nsgs, vnets, bastions]) if (!r.ok && r.e instanceof AuthError) throw r.e;
     // Without the VMs, their NICs or their public addresses there is nothing to judge.
     const fatal = ([['virtual machines', vms], ['network interfaces', nics], ['public IP addresses', pips]] as const).find(([, r]) => !r.ok);
     if (fatal) throw new ScopeError('azure', subscription, describeAzureError((fatal[1] as { e: unknown }).e, `listing ${fatal[0]} of subscription ${subscription}`));
     const unreadable: Record<string, string> = {};
     if (!nsgs.ok) unreadable.nsgs = describeAzureError(nsgs.e, 'listing network security groups');
     if (!vnets.ok) unreadable.vnets = describeAzureError(vnets.e, 'listing virtual networks (subnet NSGs)');
+    const powerStates = new Map<string, string>();
+    if (states.ok) for (const v of states.v) { const code = v.instanceView?.statuses?.find((x) => x.code?.startsWith('PowerState/'))?.code; if (v.id && code) powerStates.set(v.id.toLowerCase(), code); }
+    else this.ctx.warn(`azure:${subscription}: ${describeAzureError(states.e, 'listing VM power states')}: states are shown as unknown`);
     if (!bastions.ok) this.ctx.warn(`azure:${subscription}: ${describeAzureError(bastions.e, 'listing Bastion hosts')}: Bastion access is not shown`);
     const mapped = mapSubscription({
       subscription,
       vms: vms.ok ? vms.v : [],
+      powerStates,
       nics: nics.ok ? nics.v : [],
       publicIps: pips.ok ? pips.v : [],
       nsgs: nsgs.ok ? nsgs.v : [],
