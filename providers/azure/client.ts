@@ -63,14 +63,21 @@ export function azureCredential(env: NodeJS.ProcessEnv, cloud: AzureCloud): Toke
 export function rewritingHttpClient(armHost: string, override: URL): HttpClient {
   const inner = createDefaultHttpClient();
   const base = override.href.replace(/\/$/, '');
+  const host = new URL(armHost).host.toLowerCase();
   return {
-    sendRequest: (req: PipelineRequest) => {
+    sendRequest: async (req: PipelineRequest) => {
       const u = new URL(req.url);
-      if (u.host.toLowerCase() === new URL(armHost).host.toLowerCase()) {
-        req.url = base + u.pathname + u.search;
-        if (override.protocol === 'http:') req.allowInsecureConnection = true;
+      if (u.host.toLowerCase() !== host) return inner.sendRequest(req);
+      // Rewritten for this send only: a retry passes through the bearer policy again, which must still see https.
+      const { url, allowInsecureConnection } = req;
+      req.url = base + u.pathname + u.search;
+      if (override.protocol === 'http:') req.allowInsecureConnection = true;
+      try {
+        return await inner.sendRequest(req);
+      } finally {
+        req.url = url;
+        req.allowInsecureConnection = allowInsecureConnection;
       }
-      return inner.sendRequest(req);
     },
   };
 }
@@ -112,17 +119,54 @@ export function countingPolicy(ctx: ProviderContext): PipelinePolicy {
   };
 }
 
+/**
+ * A nextLink or operation URL that names the override itself (an emulator answering with its own address) is
+ * taken back to the ARM host before the bearer policy sees it, so the token still goes out only for https;
+ * the http client then sends it to the override again.
+ */
+export function overrideLinksPolicy(armHost: string, override: URL): PipelinePolicy {
+  const arm = new URL(armHost);
+  return {
+    name: 'rdpcloudOverrideLinks',
+    sendRequest(req, next) {
+      const u = new URL(req.url);
+      if (u.host.toLowerCase() === override.host.toLowerCase() && u.protocol === override.protocol) req.url = `${arm.origin}${u.pathname}${u.search}`;
+      return next(req);
+    },
+  };
+}
+
+/**
+ * For a plain-http override (loopback only, checked by parseArmEndpoint) the SDK's bearer policy refuses to
+ * sign ("not permitted for non-TLS protected URLs", whatever allowInsecureConnection says): it is replaced by one
+ * that asks the same credential for the token. Never used for a non-loopback host.
+ */
+export function signOverHttpLoopback(client: { pipeline: { removePolicy(o: { name: string }): unknown; addPolicy(p: PipelinePolicy): void } }, credential: TokenCredential, scope: string): void {
+  client.pipeline.removePolicy({ name: 'bearerTokenAuthenticationPolicy' });
+  client.pipeline.addPolicy({
+    name: 'rdpcloudLoopbackBearer',
+    async sendRequest(req, next) {
+      const t = await credential.getToken(scope);
+      if (t) req.headers.set('authorization', `Bearer ${t.token}`);
+      return next(req);
+    },
+  });
+}
+
 export interface ArmOptions {
   httpClient?: HttpClient;
   retryOptions: { maxRetries: number; retryDelayInMs: number; maxRetryDelayInMs: number };
-  additionalPolicies: { policy: PipelinePolicy; position: 'perRetry' }[];
+  additionalPolicies: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
 }
 
 export function armOptions(ctx: ProviderContext, cloud: AzureCloud, override: URL | undefined): ArmOptions {
   return {
     ...(override ? { httpClient: rewritingHttpClient(CLOUDS[cloud].arm, override) } : {}),
     retryOptions: { maxRetries: Math.max(0, ctx.retry.attempts - 1), retryDelayInMs: ctx.retry.baseMs, maxRetryDelayInMs: ctx.retry.maxMs },
-    additionalPolicies: [{ policy: countingPolicy(ctx), position: 'perRetry' }],
+    additionalPolicies: [
+      ...(override ? [{ policy: overrideLinksPolicy(CLOUDS[cloud].arm, override), position: 'perCall' as const }] : []),
+      { policy: countingPolicy(ctx), position: 'perRetry' },
+    ],
   };
 }
 

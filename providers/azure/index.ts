@@ -9,7 +9,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { AuthError, ScopeError } from '../../src/errors.js';
 import type { Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
-import { CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, type AzureCloud } from './client.js';
+import { CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, signOverHttpLoopback, type AzureCloud } from './client.js';
 import { mapSubscription, type AzureVm } from './map.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -37,12 +37,26 @@ export class AzureProvider implements CloudProvider {
 
   private options(): any {
     const cloud = CLOUDS[this.opts.cloud];
-    return { ...armOptions(this.ctx, this.opts.cloud, this.override), endpoint: cloud.arm, credentials: { scopes: [`${cloud.arm}/.default`] } };
+    const http = this.override?.protocol === 'http:';
+    return {
+      ...armOptions(this.ctx, this.opts.cloud, this.override),
+      // Over http (loopback) requests go to the override directly; over https they keep the ARM host and the
+      // http client rewrites them, so the SDK's own bearer policy signs them.
+      endpoint: http ? this.override!.origin : cloud.arm,
+      ...(http ? { allowInsecureConnection: true } : {}),
+      credentials: { scopes: [`${cloud.arm}/.default`] },
+    };
+  }
+
+  /** The clients of one run, signed as the SDK does, or on loopback http by rdpcloud's own policy. */
+  private signed<T extends { pipeline: any }>(client: T): T {
+    if (this.override?.protocol === 'http:') signOverHttpLoopback(client, this.credential, `${CLOUDS[this.opts.cloud].arm}/.default`);
+    return client;
   }
 
   async listScopes(): Promise<string[]> {
     if (this.opts.subscriptions.length) return [...new Set(this.opts.subscriptions)];
-    const client = new SubscriptionClient(this.credential, this.options());
+    const client = this.signed(new SubscriptionClient(this.credential, this.options()));
     const out: string[] = [];
     try {
       for await (const s of client.subscriptions.list()) if (s.subscriptionId && (s.state ?? 'Enabled') === 'Enabled') out.push(s.subscriptionId);
@@ -54,8 +68,8 @@ export class AzureProvider implements CloudProvider {
   }
 
   async collect(subscription: string): Promise<ScopeInventory> {
-    const network = new NetworkManagementClient(this.credential, subscription, this.options());
-    const compute = new ComputeManagementClient(this.credential, subscription, this.options());
+    const network = this.signed(new NetworkManagementClient(this.credential, subscription, this.options()));
+    const compute = this.signed(new ComputeManagementClient(this.credential, subscription, this.options()));
     const all = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
       const out: T[] = [];
       for await (const x of it) out.push(x);

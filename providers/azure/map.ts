@@ -194,9 +194,16 @@ export function mapSubscription(d: AzureSubscriptionData): MappedSubscription {
       layers.push({ name: 'subnet NSG', stages: [{ ruleSet: rs, mode: 'first-match' }], otherwise: NSG_OTHERWISE, afterNat: true });
     } else if (sNsg) layers.push({ name: 'subnet NSG', stages: [{ ruleSet: stageOf(sNsg, vnetId), mode: 'first-match' }], otherwise: NSG_OTHERWISE, afterNat: true });
     if (nicNsg) layers.push({ name: 'NIC NSG', stages: [{ ruleSet: stageOf(nicNsg, vnetId), mode: 'first-match' }], otherwise: NSG_OTHERWISE, afterNat: true });
-    if (kind === 'external' && lc(sku) !== 'basic' && layers.length === 0) {
-      // Standard SKU: "closed to inbound traffic ... network security groups are required to allow inbound traffic".
-      layers.push({ name: 'public IP', stages: [], otherwise: { action: 'deny', rule: 'Standard SKU public IP', why: 'a Standard-SKU public IP is closed to inbound traffic unless a network security group allows it, and neither the subnet nor the NIC has one' } });
+    if (layers.length === 0) {
+      // No NSG at either level. Standard SKU: "closed to inbound traffic ... network security groups are required
+      // to allow inbound traffic"; Basic SKU (retired) and the private address: everything gets through.
+      if (kind === 'external' && lc(sku) !== 'basic') {
+        layers.push({ name: 'public IP', stages: [], otherwise: { action: 'deny', rule: 'Standard SKU public IP', why: 'a Standard-SKU public IP is closed to inbound traffic unless a network security group allows it, and neither the subnet nor the NIC has one' } });
+      } else if (kind === 'external') {
+        layers.push({ name: 'public IP', stages: [], otherwise: { action: 'allow', rule: 'Basic SKU public IP', why: 'neither the subnet nor the NIC has a network security group, and a Basic-SKU public IP is open to all inbound traffic (Basic is retired: upgrade it to Standard)' } });
+      } else {
+        layers.push({ name: 'NSG', stages: [], otherwise: { action: 'allow', rule: 'no NSG', why: 'neither the subnet nor the NIC has a network security group: all traffic to the private address is allowed' } });
+      }
     }
     paths[id] = layers;
     return id;
