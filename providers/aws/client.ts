@@ -147,6 +147,7 @@ export function describeAwsError(e: unknown, what: string): string {
   const code: string = err?.name ?? err?.Code ?? 'Error';
   const status: number | undefined = err?.$metadata?.httpStatusCode;
   const msg = String(err?.message ?? e).split('\n')[0];
+  if (/sts:AssumeRole/.test(msg)) return `${what}: the role cannot be assumed (${msg}); its trust policy must allow the calling principal`;
   if (code === 'UnauthorizedOperation' || code === 'AccessDenied' || code === 'AccessDeniedException') {
     return `${what}: permission denied (${msg}); attach the SecurityAudit or ViewOnlyAccess policy (ec2:Describe*, ssm:DescribeInstanceInformation)`;
   }

@@ -48,7 +48,11 @@ export function builtinFindings(ev: Evaluation, o: FindingOptions = DEFAULT_FIND
       out.push({ policyId: 'rdp-world-open', severity: 'high', status: 'pass', resource, source: 'internet', message: `tcp:${o.port} is not reachable from the internet` });
       continue;
     }
-    const rules = [...new Set(x.reasons.filter((r) => r.action === 'allow').map((r) => r.rule))];
+    // Name the allows of the layer nearest the instance (security groups, the NIC's NSG, the firewall): the
+    // route and the subnet-level layers let much more through than RDP.
+    const allows = x.reasons.filter((r) => r.action === 'allow');
+    const nearest = allows.length ? allows[allows.length - 1].layer : '';
+    const rules = [...new Set(allows.filter((r) => r.layer === nearest).map((r) => r.rule))];
     const addresses = x.instance.externalAddresses.filter((a) => x.exposed.ranges(a.includes(':') ? 6 : 4).length > 0);
     out.push({
       policyId: 'rdp-world-open',

@@ -39,8 +39,8 @@ export function tableReport(report: Report, o: TableOptions): string {
     const k = `${r.provider}:${r.scope}`;
     byScope.set(k, [...(byScope.get(k) ?? []), r]);
   }
-  // INSTANCE 20, STATE 10, SOURCE 12, VERDICT 9, ACCESS 12, DECIDING 32 + 5 spaces = 100
-  const header = `${fit('INSTANCE', 20)} ${fit('STATE', 10)} ${fit('SOURCE', 12)} ${fit('VERDICT', 9)} ${fit('ACCESS', 12)} DECIDING RULE`;
+  // INSTANCE 20, STATE 11, SOURCE 12, VERDICT 9, ACCESS 15, DECIDING 28 + 5 spaces = 100
+  const header = `${fit('INSTANCE', 20)} ${fit('STATE', 11)} ${fit('SOURCE', 12)} ${fit('VERDICT', 9)} ${fit('ACCESS', 15)} DECIDING RULE`;
   for (const s of report.scopes) {
     const k = `${s.provider}:${s.scope}`;
     const rows = byScope.get(k) ?? [];
@@ -59,7 +59,8 @@ export function tableReport(report: Report, o: TableOptions): string {
       const a = access.get(`${r.provider}|${r.scope}|${r.location}|${r.instanceId}`);
       const acc = a ? (a.gateway ? `${a.access === 'gateway-only' ? 'gateway' : a.access}:${a.gateway}` : a.access) : '';
       lines.push(
-        `${fit(r.instance, 20)} ${fit(r.state, 10)} ${fit(r.source, 12)} ${paint(r.verdict, fit(r.verdict, 9))} ${fit(acc, 12)} ${fit(deciding(r), 32).trimEnd()}`,
+        // Azure's "PowerState/deallocated" reads as "deallocated" here; JSON keeps the cloud's word.
+        `${fit(r.instance, 20)} ${fit(r.state.replace(/^PowerState\//, ''), 11)} ${fit(r.source, 12)} ${paint(r.verdict, fit(r.verdict, 9))} ${fit(acc, 15)} ${fit(deciding(r), 28).trimEnd()}`,
       );
     }
     lines.push('');

@@ -34,3 +34,19 @@ export function gcpEnv(port: number, token = 'test-token'): Record<string, strin
     RDPCLOUD_GCP_RESOURCE_MANAGER_ENDPOINT: `http://127.0.0.1:${port}`,
   };
 }
+
+/** Explicit keys for the fake AWS (never the developer's), its endpoint, no metadata probing. */
+export function awsEnv(port: number, key = 'AKIADEMOPROD0000001'): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: key,
+    AWS_SECRET_ACCESS_KEY: 'demo-secret-not-real',
+    AWS_REGION: 'eu-west-1',
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/** A static ARM token and the fake's address (no DefaultAzureCredential in tests). */
+export function azureEnv(port: number, token = 'demo-arm-token-not-a-secret'): Record<string, string> {
+  return { RDPCLOUD_AZURE_TOKEN: token, RDPCLOUD_AZURE_ENDPOINT: `http://127.0.0.1:${port}` };
+}

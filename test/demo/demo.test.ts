@@ -16,8 +16,12 @@ import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeGce, type FakeGce } from '../fakes/gce/server.js';
-import { gcpEnv, rdpcloud } from '../cli/helpers.js';
+import { awsEnv, azureEnv, gcpEnv, rdpcloud } from '../cli/helpers.js';
 import { DEMO_PROJECTS, IAP_RANGE, OFFICE, demoWorld } from './gcp-world.js';
+import { awsDemoWorld } from './aws-world.js';
+import { AZ_TOKEN, azureDemoWorld } from './azure-world.js';
+import { startFakeAws } from '../fakes/aws/server.js';
+import { startFakeArm } from '../fakes/azure/server.js';
 import type { Report, Result } from '../../src/model/results.js';
 
 const DEMO_FILE = new URL('../../examples/demo-inventory.json', import.meta.url);
@@ -151,25 +155,35 @@ describe('the demo organisation through the real SDK and the fake Compute Engine
     expect(f('win-jump-01')).toMatchObject({ status: 'pass' });
   });
 
-  it('examples/demo-inventory.json is what `rdpcloud snapshot` makes of the demo world', async () => {
-    const dir = await mkdtemp(`${tmpdir()}/rdpcloud-demo-`);
-    const file = `${dir}/inv.json`;
-    const s = await rdpcloud(['snapshot', ...projectFlags, '-o', file], gcpEnv(fake.port));
-    expect(s.code).toBe(3); // acme-sandbox
-    const fresh = JSON.parse(await readFile(file, 'utf8'));
-    // To refresh after changing gcp-world.ts: RDPCLOUD_WRITE_DEMO=1 npx vitest run test/demo
-    if (process.env.RDPCLOUD_WRITE_DEMO === '1') await writeFile(DEMO_FILE, JSON.stringify({ ...fresh, tool: undefined }, null, 1) + '\n');
-    const committed = JSON.parse(await readFile(DEMO_FILE, 'utf8'));
-    const strip = (x: Record<string, unknown>) => ({ ...x, generatedAt: undefined, tool: undefined });
-    expect(strip(committed)).toEqual(strip(fresh));
-  });
+  it('examples/demo-inventory.json is what `rdpcloud snapshot` makes of the demo worlds (GCP, AWS, Azure), and auditing it offline gives what the fake clouds give', async () => {
+    const aws = await startFakeAws(awsDemoWorld(), {});
+    const arm = await startFakeArm(azureDemoWorld(), { token: AZ_TOKEN, linkBase: 'azure' });
+    try {
+      const env = { ...gcpEnv(fake.port), ...awsEnv(aws.port), ...azureEnv(arm.port) };
+      const scopes = [...projectFlags, '--provider', 'gcp,aws,azure', '--all-accounts', '--role-name', 'rdpcloud-audit'];
+      const dir = await mkdtemp(`${tmpdir()}/rdpcloud-demo-`);
+      const file = `${dir}/inv.json`;
+      const s = await rdpcloud(['snapshot', ...scopes, '-o', file], env);
+      expect(s.code).toBe(3); // acme-sandbox, the AWS legacy account
+      const fresh = JSON.parse(await readFile(file, 'utf8'));
+      // To refresh after changing a demo world: RDPCLOUD_WRITE_DEMO=1 npx vitest run test/demo
+      if (process.env.RDPCLOUD_WRITE_DEMO === '1') await writeFile(DEMO_FILE, JSON.stringify({ ...fresh, tool: undefined }, null, 1) + '\n');
+      const committed = JSON.parse(await readFile(DEMO_FILE, 'utf8'));
+      const strip = (x: Record<string, unknown>) => ({ ...x, generatedAt: undefined, tool: undefined });
+      expect(strip(committed)).toEqual(strip(fresh));
+      expect(new Set(committed.instances.map((i: { provider: string }) => i.provider))).toEqual(new Set(['gcp', 'aws', 'azure']));
 
-  it('auditing the committed demo file offline gives the same results as the fake cloud', async () => {
-    const r = await rdpcloud(['audit', '--from', DEMO_FILE.pathname, '--source', 'internet', '--source', 'iap', '--format', 'json']);
-    expect(r.code).toBe(3);
-    const offline = JSON.parse(r.stdout) as Report;
-    expect(offline.results).toEqual(report.results);
-    expect(offline.instances).toEqual(report.instances);
+      const online = JSON.parse((await rdpcloud(['audit', ...scopes, '--source', 'internet', '--source', 'iap', '--format', 'json'], env)).stdout) as Report;
+      const r = await rdpcloud(['audit', '--from', DEMO_FILE.pathname, '--source', 'internet', '--source', 'iap', '--format', 'json']);
+      expect(r.code).toBe(3);
+      const offline = JSON.parse(r.stdout) as Report;
+      expect(offline.results).toEqual(online.results);
+      expect(offline.instances).toEqual(online.instances);
+      expect(offline.results.filter((x) => x.provider === 'gcp')).toEqual(report.results);
+    } finally {
+      await aws.close();
+      await arm.close();
+    }
   });
 });
 

@@ -4,14 +4,11 @@
 // documentation (linked in test/engine/azure-semantics.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeArm, type FakeArm } from '../fakes/azure/server.js';
-import { rdpcloud } from '../cli/helpers.js';
+import { azureEnv, rdpcloud } from '../cli/helpers.js';
 import { AZ_DEV, AZ_PROD, AZ_TOKEN, azureDemoWorld } from '../demo/azure-world.js';
 import { OFFICE } from '../demo/gcp-world.js';
 import type { Report } from '../../src/model/results.js';
 
-export function azureEnv(port: number, token = AZ_TOKEN): Record<string, string> {
-  return { RDPCLOUD_AZURE_TOKEN: token, RDPCLOUD_AZURE_ENDPOINT: `http://127.0.0.1:${port}` };
-}
 
 let fake: FakeArm;
 // nextLinks name https://management.azure.com, as ARM's do: rdpcloud must bring them back to the override.
