@@ -10,7 +10,7 @@ import { AuthError, ScopeError } from '../../src/errors.js';
 import type { Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
 import { CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, signOverHttpLoopback, type AzureCloud } from './client.js';
-import { mapSubscription, type AzureVm } from './map.js';
+import { mapSubscription, powerState, type AzureVm } from './map.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -95,8 +95,8 @@ export class AzureProvider implements CloudProvider {
     if (!nsgs.ok) unreadable.nsgs = describeAzureError(nsgs.e, 'listing network security groups');
     if (!vnets.ok) unreadable.vnets = describeAzureError(vnets.e, 'listing virtual networks (subnet NSGs)');
     const powerStates = new Map<string, string>();
-    if (states.ok) for (const v of states.v) { const code = v.instanceView?.statuses?.find((x) => x.code?.startsWith('PowerState/'))?.code; if (v.id && code) powerStates.set(v.id.toLowerCase(), code); }
-    else this.ctx.warn(`azure:${subscription}: ${describeAzureError(states.e, 'listing VM power states')}: states are shown as unknown`);
+    if (!states.ok) this.ctx.warn(`azure:${subscription}: ${describeAzureError(states.e, 'listing VM power states')}: states are shown as unknown`);
+    for (const v of states.ok ? states.v : []) if (v.id) powerStates.set(v.id.toLowerCase(), powerState(v));
     if (!bastions.ok) this.ctx.warn(`azure:${subscription}: ${describeAzureError(bastions.e, 'listing Bastion hosts')}: Bastion access is not shown`);
     const mapped = mapSubscription({
       subscription,
