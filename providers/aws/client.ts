@@ -8,7 +8,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorIn
 import { AuthError, UsageError } from '../../src/errors.js';
 import { backoffDelay } from '../retry.js';
 import type { ProviderContext } from '../types.js';
-import { isLoopbackHost } from '../gcp/client.js';
+import { isLoopbackHost } from '../endpoints.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 

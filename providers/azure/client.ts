@@ -8,7 +8,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import { createDefaultHttpClient, type HttpClient, type PipelinePolicy, type PipelineRequest } from '@azure/core-rest-pipeline';
 import { AzureAuthorityHosts, DefaultAzureCredential } from '@azure/identity';
 import { AuthError, UsageError } from '../../src/errors.js';
-import { isLoopbackHost } from '../gcp/client.js';
+import { isLoopbackHost } from '../endpoints.js';
 import type { ProviderContext } from '../types.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -120,23 +120,6 @@ export function countingPolicy(ctx: ProviderContext): PipelinePolicy {
 }
 
 /**
- * A nextLink or operation URL that names the override itself (an emulator answering with its own address) is
- * taken back to the ARM host before the bearer policy sees it, so the token still goes out only for https;
- * the http client then sends it to the override again.
- */
-export function overrideLinksPolicy(armHost: string, override: URL): PipelinePolicy {
-  const arm = new URL(armHost);
-  return {
-    name: 'rdpcloudOverrideLinks',
-    sendRequest(req, next) {
-      const u = new URL(req.url);
-      if (u.host.toLowerCase() === override.host.toLowerCase() && u.protocol === override.protocol) req.url = `${arm.origin}${u.pathname}${u.search}`;
-      return next(req);
-    },
-  };
-}
-
-/**
  * For a plain-http override (loopback only, checked by parseArmEndpoint) the SDK's bearer policy refuses to
  * sign ("not permitted for non-TLS protected URLs", whatever allowInsecureConnection says): it is replaced by one
  * that asks the same credential for the token. Never used for a non-loopback host.
@@ -156,17 +139,14 @@ export function signOverHttpLoopback(client: { pipeline: { removePolicy(o: { nam
 export interface ArmOptions {
   httpClient?: HttpClient;
   retryOptions: { maxRetries: number; retryDelayInMs: number; maxRetryDelayInMs: number };
-  additionalPolicies: { policy: PipelinePolicy; position: 'perCall' | 'perRetry' }[];
+  additionalPolicies: { policy: PipelinePolicy; position: 'perRetry' }[];
 }
 
 export function armOptions(ctx: ProviderContext, cloud: AzureCloud, override: URL | undefined): ArmOptions {
   return {
     ...(override ? { httpClient: rewritingHttpClient(CLOUDS[cloud].arm, override) } : {}),
     retryOptions: { maxRetries: Math.max(0, ctx.retry.attempts - 1), retryDelayInMs: ctx.retry.baseMs, maxRetryDelayInMs: ctx.retry.maxMs },
-    additionalPolicies: [
-      ...(override ? [{ policy: overrideLinksPolicy(CLOUDS[cloud].arm, override), position: 'perCall' as const }] : []),
-      { policy: countingPolicy(ctx), position: 'perRetry' },
-    ],
+    additionalPolicies: [{ policy: countingPolicy(ctx), position: 'perRetry' }],
   };
 }
 

@@ -5,15 +5,12 @@ import { AuthError, UsageError } from '../../src/errors.js';
 import type { Classified } from '../retry.js';
 import { withRetry } from '../retry.js';
 import type { ProviderContext } from '../types.js';
+import { isLoopbackHost } from '../endpoints.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 export const SCOPES = ['https://www.googleapis.com/auth/cloud-platform'];
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
 
 export interface Endpoint {
   apiEndpoint: string;

@@ -5,9 +5,9 @@
  * (`Credential=AKID/yyyymmdd/<region>/<service>/aws4_request`), which also gives the region and the access key id.
  * Signatures are not checked. See README.md in this folder for the world shape and the observed SDK behaviours.
  */
+import { attemptCounter, listenOnLoopback } from '../loopback.js';
 import http from 'node:http';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import type {
   Instance,
   ManagedPrefixList,
@@ -838,7 +838,7 @@ const SKIP_INSTANCES = new Set(['Instances']);
 
 export async function startFakeAws(world: AwsWorld, opts: FakeAwsOptions = {}): Promise<FakeAws> {
   const requests: AwsLoggedRequest[] = [];
-  const attempts = new Map<string, number>();
+  const attemptOf = attemptCounter();
   /** Temporary credentials issued by AssumeRole. */
   const sessions = new Map<string, Principal>();
 
@@ -1225,8 +1225,7 @@ export async function startFakeAws(world: AwsWorld, opts: FakeAwsOptions = {}): 
       };
       requests.push(logged);
       const key = `${logged.op}|${scope?.accessKeyId ?? ''}|${scope?.region ?? ''}|${req.headers['x-amz-target'] ?? ''}|${body}`;
-      const attempt = (attempts.get(key) ?? 0) + 1;
-      attempts.set(key, attempt);
+      const attempt = attemptOf(key);
 
       let result: Result;
       try {
@@ -1253,25 +1252,14 @@ export async function startFakeAws(world: AwsWorld, opts: FakeAwsOptions = {}): 
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenOnLoopback(server);
 
   return {
     port,
     host: HOST,
     endpoint: `http://${HOST}:${port}`,
     requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
 

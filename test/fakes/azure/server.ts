@@ -6,9 +6,9 @@
  * TypeSpec-generated "modular" clients on @azure-rest/core-client). See README.md in this folder for the world
  * shape, the served operations and the SDK behaviours observed against it.
  */
+import { attemptCounter, listenOnLoopback } from '../loopback.js';
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 
 // ------------------------------------------------------------------------------------------------
 // Public types
@@ -725,7 +725,7 @@ export async function startFakeArm(world: AzureWorld, opts: FakeArmOptions = {})
   const stats = { indexBuilds: 0 };
   const indexCache = new WeakMap<AzureSubscription, SubIndex>();
   const subIndex = (sub: AzureSubscription) => cachedIndex(indexCache, sub, () => stats.indexBuilds++);
-  const attempts = new Map<string, number>();
+  const attemptOf = attemptCounter();
   const lros = new Map<string, LroState>();
   const buckets = new Map<string, { tokens: number; at: number }>();
   const tenant = world.tenantId ?? DEFAULT_TENANT;
@@ -1241,9 +1241,7 @@ export async function startFakeArm(world: AzureWorld, opts: FakeArmOptions = {})
     if (authorization !== undefined) logged.authorization = authorization;
     requests.push(logged);
 
-    const attemptKey = `${method} ${req.url}`;
-    const attempt = (attempts.get(attemptKey) ?? 0) + 1;
-    attempts.set(attemptKey, attempt);
+    const attempt = attemptOf(`${method} ${req.url}`);
 
     let result: Result;
     try {
@@ -1277,14 +1275,7 @@ export async function startFakeArm(world: AzureWorld, opts: FakeArmOptions = {})
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenOnLoopback(server);
   selfBase = `http://${HOST}:${port}`;
 
   return {
@@ -1293,10 +1284,6 @@ export async function startFakeArm(world: AzureWorld, opts: FakeArmOptions = {})
     baseUrl: selfBase,
     requests,
     stats,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close,
   };
 }

@@ -5,8 +5,8 @@
  * `@google-cloud/resource-manager` 6.3 clients (google-gax 5 REST "fallback" transport) send.
  * See README.md in this folder for the observed SDK behaviours.
  */
+import { attemptCounter, listenOnLoopback } from '../loopback.js';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 export type GceErrorKind =
   | 'serviceDisabled'
@@ -434,7 +434,7 @@ interface Route {
 
 export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Promise<FakeGce> {
   const requests: LoggedRequest[] = [];
-  const attempts = new Map<string, number>();
+  const attemptOf = attemptCounter();
   const serverCap = Math.max(1, Math.min(opts.pageSize ?? GCE_MAX_RESULTS, GCE_MAX_RESULTS));
 
   const findProject = (id: string): [string, GceProject] | undefined => {
@@ -888,9 +888,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     if (authorization !== undefined) logged.authorization = authorization;
     requests.push(logged);
 
-    const attemptKey = `${method} ${req.url}`;
-    const attempt = (attempts.get(attemptKey) ?? 0) + 1;
-    attempts.set(attemptKey, attempt);
+    const attempt = attemptOf(`${method} ${req.url}`);
 
     let result: Result;
     try {
@@ -945,23 +943,12 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     return rt.handle();
   };
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { port, close } = await listenOnLoopback(server);
 
   return {
     port,
     host: HOST,
     requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close,
   };
 }
