@@ -1,6 +1,8 @@
 // The port every cloud provider implements: it reads one scope (project, account, subscription) into the
 // shared model. Providers do I/O and mapping; they never decide a verdict.
-import type { Instance, Layer, Provider, RuleSet, Scope } from '../src/model/inventory.js';
+import type { EffectiveView, Instance, Inventory, Layer, Provider, RuleSet, Scope } from '../src/model/inventory.js';
+
+export type { EffectiveView };
 
 /** What one scope contributes to the inventory. */
 export interface ScopeInventory {
@@ -34,6 +36,8 @@ export interface CloudProvider {
   listScopes(): Promise<string[]>;
   /** Reads one scope. Throws ScopeError when the scope as a whole cannot be read. */
   collect(scope: string): Promise<ScopeInventory>;
+  /** The cloud's own effective rules for one instance, where the cloud has such an API (one call per NIC). */
+  effectiveView?(instance: Instance, inventory: Inventory): Promise<EffectiveView>;
 }
 
 export function newStats(): RequestStats {

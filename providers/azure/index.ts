@@ -7,10 +7,10 @@ import { NetworkManagementClient, type BastionHost, type NetworkInterface, type 
 import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/core-auth';
 import { AuthError, ScopeError } from '../../src/errors.js';
-import type { Scope } from '../../src/model/inventory.js';
+import type { EffectiveView, Instance, Inventory, Layer, Nic, RuleSet, Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
 import { CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, signOverHttpLoopback, type AzureCloud } from './client.js';
-import { mapSubscription, powerState, type AzureVm } from './map.js';
+import { effectiveLayers, mapSubscription, powerState, resourceGroupOf, type AzureVm, type EffectiveGroup } from './map.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -65,6 +65,44 @@ export class AzureProvider implements CloudProvider {
       throw new ScopeError('azure', '(subscriptions)', describeAzureError(e, 'listing subscriptions'));
     }
     return out.sort();
+  }
+
+  /**
+   * listEffectiveNetworkSecurityGroups (a long-running operation), once per NIC: the NSG rules Azure applies,
+   * subnet and NIC level. With no NSG at all Azure returns none, and the public IP's own layer (Standard closed,
+   * Basic open) is kept from the computed path.
+   */
+  async effectiveView(instance: Instance, inventory: Inventory): Promise<EffectiveView> {
+    const network = this.signed(new NetworkManagementClient(this.credential, instance.scope, this.options()));
+    const ruleSets: RuleSet[] = [];
+    const paths: Record<string, Layer[]> = {};
+    const done = new Map<string, { external: string; internal: string }>();
+    const nics: Nic[] = [];
+    for (const nic of instance.nics) {
+      const id = nic.id ?? '';
+      const rg = resourceGroupOf(id);
+      const name = id.split('/').pop() ?? nic.name.split('/')[0];
+      let pair = done.get(id);
+      if (!pair) {
+        let groups: EffectiveGroup[];
+        try {
+          const out = await network.networkInterfaces.listEffectiveNetworkSecurityGroups(rg, name, { updateIntervalInMs: 200 } as any).pollUntilDone();
+          groups = ((out as any)?.value ?? []) as EffectiveGroup[];
+        } catch (e) {
+          throw new ScopeError('azure', instance.scope, describeAzureError(e, `listEffectiveNetworkSecurityGroups for ${name} (the VM must be running)`));
+        }
+        const base = `azure/effective/${id.toLowerCase()}`;
+        const { ruleSets: sets, layers } = effectiveLayers(groups, base, instance.scope);
+        ruleSets.push(...sets);
+        const keep = (p: string | undefined) => (inventory.paths[p ?? ''] ?? []).filter((l) => l.name === 'public IP' || l.name === 'NSG');
+        paths[`${base}/external`] = layers.length ? layers : keep(nic.path);
+        paths[`${base}/internal`] = layers.length ? layers : keep(nic.internalPath);
+        pair = { external: `${base}/external`, internal: `${base}/internal` };
+        done.set(id, pair);
+      }
+      nics.push({ ...nic, path: pair.external, internalPath: pair.internal });
+    }
+    return { api: 'networkInterfaces.listEffectiveNetworkSecurityGroups', ruleSets, paths, nics };
   }
 
   async collect(subscription: string): Promise<ScopeInventory> {

@@ -226,6 +226,7 @@ export function mapSubscription(d: AzureSubscriptionData): MappedSubscription {
         const sku = pip?.sku?.name;
         const m: Nic = {
           name: configs.length > 1 ? `${nic.name}/${c.name}` : (nic.name ?? 'nic'),
+          ...(nic.id ? { id: nic.id } : {}),
           network: vnetOfSubnet(subnetId),
           subnet: last(subnetId),
           path: pathFor(subnetId, nicNsg, sku, 'external'),
@@ -259,4 +260,71 @@ export function mapSubscription(d: AzureSubscriptionData): MappedSubscription {
     instances.push(inst);
   }
   return { instances, ruleSets: [...ruleSets.values()], paths };
+}
+
+/** One entry of networkInterfaces.listEffectiveNetworkSecurityGroups (the fields rdpcloud reads). */
+export interface EffectiveGroup {
+  networkSecurityGroup?: { id?: string };
+  association?: { subnet?: { id?: string }; networkInterface?: { id?: string } };
+  effectiveSecurityRules?: {
+    name?: string;
+    protocol?: string;
+    destinationPortRange?: string;
+    destinationPortRanges?: string[];
+    sourceAddressPrefix?: string;
+    sourceAddressPrefixes?: string[];
+    expandedSourceAddressPrefix?: string[];
+    destinationAddressPrefix?: string;
+    destinationAddressPrefixes?: string[];
+    expandedDestinationAddressPrefix?: string[];
+    access?: string;
+    priority?: number;
+    direction?: string;
+  }[];
+}
+
+/**
+ * Azure's effective rules for one NIC as rule sets and layers: the subnet's NSG, then the NIC's. Names lose their
+ * `securityRules/` prefix, protocol `All` is `*`, tags come expanded (expandedSourceAddressPrefix) where Azure
+ * expands them; `0.0.0.0/0` as a destination means any.
+ */
+export function effectiveLayers(groups: EffectiveGroup[], idBase: string, subscription: string): { ruleSets: RuleSet[]; layers: Layer[] } {
+  const ruleSets: RuleSet[] = [];
+  const layers: Layer[] = [];
+  const ordered = [...groups].sort((a, b) => Number(!!b.association?.subnet) - Number(!!a.association?.subnet));
+  for (const g of ordered) {
+    const level = g.association?.subnet ? 'subnet NSG' : 'NIC NSG';
+    const rules: Rule[] = (g.effectiveSecurityRules ?? [])
+      .filter((r) => lc(r.direction) === 'inbound')
+      .map((r) => {
+        const proto = lc(r.protocol);
+        const ports = r.destinationPortRanges?.length ? r.destinationPortRanges : r.destinationPortRange ? [r.destinationPortRange] : [];
+        // Tags rdpcloud reads the same way everywhere (Internet, *, AzureLoadBalancer) are kept as tags, so the two
+        // views differ only where the rules do; others (VirtualNetwork, service tags) use Azure's expansion.
+        const named = r.sourceAddressPrefixes?.length ? r.sourceAddressPrefixes : [r.sourceAddressPrefix ?? '*'];
+        const asTags = named.every((p) => ['internet', '*', 'any', 'azureloadbalancer', '0.0.0.0/0'].includes(lc(p)));
+        const sources = !asTags && r.expandedSourceAddressPrefix?.length ? r.expandedSourceAddressPrefix : named;
+        const src = addressesOf(sources, undefined, [], 'source');
+        const dests = r.expandedDestinationAddressPrefix?.length ? r.expandedDestinationAddressPrefix : r.destinationAddressPrefixes?.length ? r.destinationAddressPrefixes : [r.destinationAddressPrefix ?? '*'];
+        const dst = addressesOf(dests, undefined, [], 'destination');
+        const anyDest = dst.ranges.some((d) => d === '*' || d === '0.0.0.0/0' || d === '::/0');
+        const rule: Rule = {
+          name: (r.name ?? `priority ${r.priority}`).replace(/^(default)?securityRules\//i, ''),
+          priority: r.priority ?? 0,
+          action: lc(r.access) === 'deny' ? 'deny' : 'allow',
+          sourceRanges: src.ranges,
+          protocols: [proto === 'all' || proto === '*' ? { protocol: '*' } : { protocol: proto, ...(ports.length && !ports.includes('*') && !ports.includes('0-65535') ? { ports } : {}) }],
+        };
+        if (src.identities) rule.sourceIdentities = src.identities;
+        if (src.indeterminate) rule.indeterminate = src.indeterminate;
+        if (!anyDest && dst.ranges.length) rule.destinationRanges = dst.ranges;
+        else if (!anyDest && dst.indeterminate) rule.targetIndeterminate = dst.indeterminate;
+        return rule;
+      });
+    const nsgId = lc(g.networkSecurityGroup?.id);
+    const rs: RuleSet = { id: `${idBase}/${level === 'subnet NSG' ? 'subnet' : 'nic'}`, provider: 'azure', scope: subscription, name: `NSG ${last(nsgId)} (${resourceGroupOf(nsgId)}, effective)`, kind: 'azure-nsg', rules };
+    ruleSets.push(rs);
+    layers.push({ name: level, stages: [{ ruleSet: rs.id, mode: 'first-match' }], otherwise: NSG_OTHERWISE, afterNat: true });
+  }
+  return { ruleSets, layers };
 }

@@ -6,7 +6,7 @@ import compute from '@google-cloud/compute';
 import resourceManager from '@google-cloud/resource-manager';
 import type { AuthClient } from 'google-auth-library';
 import { ScopeError, UsageError } from '../../src/errors.js';
-import type { Instance, Layer, RuleSet, Scope, Stage } from '../../src/model/inventory.js';
+import type { EffectiveView, Instance, Inventory, Layer, Nic, RuleSet, Scope, Stage } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
 import { callOnce, clientOptions, describeGcpError, gcpAuth, pages, parseEndpoint, type Endpoint } from './client.js';
 import { lastSegment, mapFirewall, mapInstance, networkKey, networkProject, policyRuleSet, regionOfZone, safeMetadata } from './map.js';
@@ -236,6 +236,49 @@ export class GcpProvider implements CloudProvider {
     }
 
     return { scope, instances, ruleSets: [...ruleSets.values()], paths };
+  }
+
+  /**
+   * instances.getEffectiveFirewalls, once per NIC: the VPC rules and the firewall policies Google says apply to
+   * this interface. Hierarchical policies come in the order the API lists them; the VPC rules and network
+   * policies in the network's enforcement order, read off the computed path.
+   */
+  async effectiveView(instance: Instance, inventory: Inventory): Promise<EffectiveView> {
+    const c = await this.getClients();
+    const ruleSets: RuleSet[] = [];
+    const paths: Record<string, Layer[]> = {};
+    const byId = new Map(inventory.ruleSets.map((r) => [r.id, r]));
+    const nics = await Promise.all(
+      instance.nics.map(async (nic): Promise<Nic> => {
+        const eff: Json = await callOnce(this.ctx, 'instances.getEffectiveFirewalls', () =>
+          c.instances.getEffectiveFirewalls({ project: instance.scope, zone: instance.location, instance: instance.name, networkInterface: nic.name }).then((r: Json[]) => r[0]),
+        ).catch((e: unknown) => {
+          throw new ScopeError('gcp', instance.scope, describeGcpError(e, instance.scope, `instances.getEffectiveFirewalls for ${instance.name}/${nic.name}`));
+        });
+        const base = `gcp/effective/${instance.scope}/${instance.location}/${instance.name}/${nic.name}`;
+        const vpc: RuleSet = { id: `${base}/vpc`, provider: 'gcp', scope: instance.scope, name: `VPC firewall rules of ${lastSegment(nic.network)}`, kind: 'gcp-vpc-firewall', rules: (eff?.firewalls ?? []).map(mapFirewall).filter((r: unknown): r is NonNullable<ReturnType<typeof mapFirewall>> => !!r) };
+        ruleSets.push(vpc);
+        const stage = (p: Json, what: string): Stage => {
+          const rs = policyRuleSet(`${base}/policy/${p.name}`, instance.scope, p, nic.network, 'gcp-firewall-policy', `${what} ${p.shortName || p.displayName || p.name}`);
+          ruleSets.push(rs);
+          return { ruleSet: rs.id, mode: 'first-match' };
+        };
+        const policies: Json[] = eff?.firewallPolicys ?? [];
+        const hier = policies.filter((p) => p.type === 'HIERARCHY').map((p) => stage(p, 'hierarchical policy'));
+        const system = policies.filter((p) => String(p.type).startsWith('SYSTEM')).map((p) => stage(p, 'system policy'));
+        const net = policies.filter((p) => p.type === 'NETWORK').sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0)).map((p) => stage(p, 'network policy'));
+        const regional = policies.filter((p) => p.type === 'NETWORK_REGIONAL').map((p) => stage(p, 'regional policy'));
+        const computed = inventory.paths[nic.path]?.[0]?.stages ?? [];
+        const vpcAt = computed.findIndex((st) => byId.get(st.ruleSet)?.kind === 'gcp-vpc-firewall');
+        const before = computed.findIndex((st) => /^(network|regional) policy/.test(byId.get(st.ruleSet)?.name ?? '')) ;
+        const policiesFirst = before >= 0 && vpcAt >= 0 && before < vpcAt;
+        const vpcStage: Stage = { ruleSet: vpc.id, mode: 'first-match' };
+        const middle = policiesFirst ? [...net, ...regional, vpcStage] : [vpcStage, ...net, ...regional];
+        paths[base] = [{ name: 'firewall', stages: [...hier, ...system, ...middle], otherwise: IMPLIED_DENY }];
+        return { ...nic, path: base };
+      }),
+    );
+    return { api: 'instances.getEffectiveFirewalls', ruleSets, paths, nics };
   }
 
   private vpcRuleSet(project: string, network: string, raw: Json[], unreadable?: string): RuleSet {

@@ -9,6 +9,7 @@ import { evaluate } from '../engine/evaluate.js';
 import { atOrAbove, builtinFindings, reachabilityFindings, DEFAULT_FINDING_OPTIONS } from '../engine/findings.js';
 import { exposureSource, parsePort, resolveSource, type Source } from '../engine/sources.js';
 import { remedyFor } from '../engine/remediation.js';
+import { compareViews, type Verification } from '../engine/verify.js';
 import { jsonReport } from '../reporters/json.js';
 import { tableReport } from '../reporters/table.js';
 import { explainText } from '../reporters/explain.js';
@@ -17,7 +18,7 @@ import { loadInventory, saveInventory } from './inventory-file.js';
 import { createProviders, impliedProviders } from './providers.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
-import { newStats } from '../../providers/types.js';
+import { newStats, type CloudProvider } from '../../providers/types.js';
 import { VERSION } from './version.js';
 
 export interface Io {
@@ -94,11 +95,16 @@ function providerNames(list: string[], fallback: Provider[]): Provider[] {
 }
 
 async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise<Inventory> {
+  return (await readScopes(o, io, progress)).inventory;
+}
+
+/** The inventory, and the providers that read it (explain --verify-with-api asks them again). */
+async function readScopes(o: CommonOpts, io: Io, progress: Progress): Promise<{ inventory: Inventory; providers: CloudProvider[] }> {
   if (o.from) {
     if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
       throw new UsageError('--from reads a saved inventory: leave out the scope flags (--project, --region, --subscription, ...)');
     }
-    return loadInventory(o.from);
+    return { inventory: await loadInventory(o.from), providers: [] };
   }
   const flags = {
     projects: o.project,
@@ -133,7 +139,7 @@ async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise
     onScope: (done, total) => progress.scopes(done, total),
   });
   progress.done();
-  return inv;
+  return { inventory: inv, providers };
 }
 
 function sourcesOf(o: CommonOpts): Source[] {
@@ -232,11 +238,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   judgeOptions(scopeOptions(program.command('explain').description('every layer of one instance, the deciding rules and the one change that fixes it')))
     .argument('<instance>', 'a name, or gcp:PROJECT/ZONE/NAME')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
-    .action(async (ref: string, o: CommonOpts & { format: string }) => {
+    .option('--verify-with-api', "cross-check the verdicts with the cloud's own effective rules (GCP instances.getEffectiveFirewalls, Azure listEffectiveNetworkSecurityGroups)")
+    .action(async (ref: string, o: CommonOpts & { format: string; verifyWithApi?: boolean }) => {
       const port = parsePort(o.port);
       const sources = sourcesOf(o);
       const progress = new Progress(io);
-      const inv = await readInventory(o, io, progress);
+      if (o.verifyWithApi && o.from) throw new UsageError('--verify-with-api asks the cloud: leave out --from and name the scope (--project, --subscription)');
+      const { inventory: inv, providers } = await readScopes(o, io, progress);
       const failed = inv.scopes.filter((s) => s.status === 'failed');
       if (failed.length && inv.instances.length === 0) {
         for (const s of failed) io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
@@ -257,8 +265,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
           return remedy ? { result, remedy } : { result };
         }),
       };
-      io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...explanation }, null, 2) + '\n' : explainText(explanation));
-      code = ev.results.some((r) => r.verdict === 'unknown') ? EXIT.incomplete : EXIT.clean;
+      let verification: Verification | undefined;
+      let verifyNote: string | undefined;
+      if (o.verifyWithApi) {
+        const provider = providers.find((p) => p.id === instance.provider);
+        if (provider?.effectiveView) verification = compareViews(inv, instance, await provider.effectiveView(instance, inv), sources, port);
+        else verifyNote = `${instance.provider} has no API that returns the effective rules of an instance: nothing to cross-check`;
+      }
+      const full = { ...explanation, ...(verification ? { verification } : {}), ...(verifyNote ? { verificationNote: verifyNote } : {}) };
+      io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...full }, null, 2) + '\n' : explainText(full));
+      // A disagreement with the cloud's own view means the verdict cannot be trusted as it stands.
+      code = ev.results.some((r) => r.verdict === 'unknown') || (verification && !verification.agrees) ? EXIT.incomplete : EXIT.clean;
     });
 
   try {

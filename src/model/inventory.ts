@@ -71,6 +71,8 @@ export interface Gateway {
 
 export interface Nic {
   name: string;
+  /** The cloud's id of the interface when it has one apart from the name (Azure NIC resource id). */
+  id?: string;
   network: string;
   subnet?: string;
   internalIPv4?: string;
@@ -158,4 +160,17 @@ export interface Rule {
   /** No target = every instance the rule set applies to. Otherwise any of these matches. */
   targets?: { tags?: string[]; serviceAccounts?: string[]; groups?: string[] };
   description?: string;
+}
+
+/**
+ * The cloud's own view of which rules apply to one instance (GCP instances.getEffectiveFirewalls, Azure
+ * listEffectiveNetworkSecurityGroups), mapped onto the model: the instance's NICs with paths into these rule
+ * sets. The engine judges it like the computed path, so the two verdicts can be compared.
+ */
+export interface EffectiveView {
+  /** The API the view came from, for the report. */
+  api: string;
+  ruleSets: RuleSet[];
+  paths: Record<string, Layer[]>;
+  nics: Nic[];
 }

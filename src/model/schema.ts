@@ -99,6 +99,7 @@ export const inventorySchema = {
               required: ['name', 'network', 'path'],
               properties: {
                 name: str,
+                id: str,
                 network: str,
                 subnet: str,
                 internalIPv4: str,

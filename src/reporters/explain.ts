@@ -3,12 +3,15 @@
 import type { Instance } from '../model/inventory.js';
 import type { InstanceSummary, Result } from '../model/results.js';
 import type { Remedy } from '../engine/remediation.js';
+import type { Verification } from '../engine/verify.js';
 import { instanceRef } from '../model/instance-ref.js';
 
 export interface Explanation {
   instance: Instance;
   summary: InstanceSummary;
   results: { result: Result; remedy?: Remedy }[];
+  verification?: Verification;
+  verificationNote?: string;
 }
 
 const STARTED = new Set(['RUNNING', 'running', 'PowerState/running']);
@@ -47,5 +50,19 @@ export function explainText(e: Explanation): string {
       for (const n of remedy.notes ?? []) out.push(`    note: ${n}`);
     }
   }
+  if (e.verification) {
+    const v = e.verification;
+    out.push('');
+    out.push(`checked against the cloud's own view (${v.api}): ${v.agrees ? 'it agrees' : 'IT DISAGREES'}`);
+    for (const c of v.checks) {
+      if (c.agrees) {
+        out.push(`  from ${c.source}: ${c.computed} in both`);
+        continue;
+      }
+      out.push(`  from ${c.source}: computed ${c.computed.toUpperCase()}${c.computedRanges.length ? ` (${c.computedRanges.slice(0, 4).join(', ')})` : ''}, the cloud's rules give ${c.cloud.toUpperCase()}${c.cloudRanges.length ? ` (${c.cloudRanges.slice(0, 4).join(', ')})` : ''}`);
+      for (const x of c.cloudReasons ?? []) out.push(`      ${x.layer}: ${x.action.toUpperCase()} by ${x.rule}${x.priority !== undefined ? ` (priority ${x.priority})` : ''}${x.ruleSet ? ` in ${x.ruleSet}` : ''}`);
+    }
+  }
+  if (e.verificationNote) out.push('', `not cross-checked: ${e.verificationNote}`);
   return out.join('\n') + '\n';
 }

@@ -145,6 +145,12 @@ describe('aws scopes, regions and errors', () => {
     expect(r.stderr).toMatch(/AWS_ENDPOINT_URL_EC2 .*plain http is allowed only for loopback/);
   });
 
+  it('explain --verify-with-api: AWS has no effective-rules API, and says so', async () => {
+    const r = await rdpcloud(['explain', 'aws-win-web-01', '--region', 'eu-west-1', '--verify-with-api'], awsEnv(fake.port));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('not cross-checked: aws has no API that returns the effective rules of an instance');
+  });
+
   it('explain: revoke the world-open rule and use Session Manager; NACL deny gets an entry above it', async () => {
     const open = await rdpcloud(['explain', 'aws-win-web-01', '--region', 'eu-west-1'], awsEnv(fake.port));
     expect(open.stdout).toContain('aws ec2 revoke-security-group-ingress --group-id sg-0rdpworld0000001');
