@@ -84,7 +84,13 @@ export function clientConfig(base: ClientBase, service: 'EC2' | 'STS' | 'SSM' | 
  * process.env keeps run(argv, io) hermetic; for the real CLI the two are the same.
  */
 export function baseCredentials(profile: string | undefined, env: NodeJS.ProcessEnv): AwsCredentialIdentityProvider | undefined {
-  if (profile) return fromIni({ profile });
+  if (profile) {
+    return fromIni({
+      profile,
+      ...(env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: env.AWS_SHARED_CREDENTIALS_FILE } : {}),
+      ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
+    });
+  }
   if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
     const c: AwsCredentialIdentity = { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) };
     return async () => c;

@@ -99,6 +99,31 @@ describe('aws scopes, regions and errors', () => {
     expect(r.code).toBe(3);
   });
 
+  it('--profile reads the shared credentials file', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const dir = await mkdtemp(`${(await import('node:os')).tmpdir()}/rdpcloud-aws-`);
+    await writeFile(`${dir}/credentials`, `[auditor]\naws_access_key_id = ${AWS_KEY}\naws_secret_access_key = demo-secret-not-real\n`);
+    await writeFile(`${dir}/config`, '[profile auditor]\nregion = eu-west-1\n');
+    const env = { AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: `http://127.0.0.1:${fake.port}`, AWS_EC2_METADATA_DISABLED: 'true', AWS_SHARED_CREDENTIALS_FILE: `${dir}/credentials`, AWS_CONFIG_FILE: `${dir}/config` };
+    const r = await rdpcloud(['audit', '--profile', 'auditor', '--region', 'eu-west-1', '--format', 'json'], env);
+    expect(JSON.parse(r.stdout).scopes).toEqual([{ provider: 'aws', scope: PROD, status: 'ok' }]);
+  });
+
+  it('a region that is not enabled (OptInRequired) is reported; the other regions complete (exit 3)', async () => {
+    const w = awsDemoWorld();
+    w.accounts[PROD].regions['ap-east-1'] = { optIn: 'not-opted-in' };
+    const f = await startFakeAws(w, {});
+    try {
+      const r = await rdpcloud(['audit', '--region', 'eu-west-1', '--region', 'ap-east-1', '--format', 'json'], awsEnv(f.port));
+      const rep = JSON.parse(r.stdout) as Report;
+      expect(r.code).toBe(3);
+      expect(rep.instances).toHaveLength(11);
+      expect(rep.scopes[0]).toMatchObject({ status: 'ok', warnings: [expect.stringMatching(/region ap-east-1 could not be read: .*not enabled for this account \(OptInRequired\)/)] });
+    } finally {
+      await f.close();
+    }
+  });
+
   it('retries RequestLimitExceeded and loses nothing', async () => {
     const flaky = await startFakeAws(awsDemoWorld(), { pageSize: 4, fault: (req, attempt) => (req.service === 'ec2' && attempt === 1 ? 'RequestLimitExceeded' : undefined) });
     try {
