@@ -238,6 +238,25 @@ export class GcpProvider implements CloudProvider {
     return { scope, instances, ruleSets: [...ruleSets.values()], paths };
   }
 
+  /** instances.get: one instance as the API returns it (status, metadata with its fingerprint). For fix/diagnose only. */
+  async readInstance(project: string, zone: string, instance: string): Promise<Json> {
+    const c = await this.getClients();
+    return callOnce(this.ctx, 'instances.get', () => c.instances.get({ project, zone, instance }).then((r: Json[]) => r[0])).catch((e: unknown) => {
+      throw new ScopeError('gcp', project, describeGcpError(e, project, `reading instance ${instance}`));
+    });
+  }
+
+  /** instances.setMetadata with the fingerprint read before (GCE refuses a stale one), waiting for the operation. */
+  async writeMetadata(project: string, zone: string, instance: string, fingerprint: string, items: { key: string; value: string }[]): Promise<void> {
+    const c = await this.getClients();
+    await callOnce(this.ctx, 'instances.setMetadata', async () => {
+      const [op] = await c.instances.setMetadata({ project, zone, instance, metadataResource: { fingerprint, items } });
+      await op.promise();
+    }).catch((e: unknown) => {
+      throw new ScopeError('gcp', project, describeGcpError(e, project, `writing the metadata of ${instance}`));
+    });
+  }
+
   /**
    * instances.getEffectiveFirewalls, once per NIC: the VPC rules and the firewall policies Google says apply to
    * this interface. Hierarchical policies come in the order the API lists them; the VPC rules and network

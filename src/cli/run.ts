@@ -2,8 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { EXIT, InputError, RdpcloudError, UsageError } from '../errors.js';
-import type { Inventory, Provider } from '../model/inventory.js';
-import { PROVIDERS } from '../model/inventory.js';
+import type { Inventory } from '../model/inventory.js';
 import { REPORT_SCHEMA_VERSION, SEVERITIES, type Report, type Severity } from '../model/results.js';
 import { evaluate } from '../engine/evaluate.js';
 import { atOrAbove, builtinFindings, reachabilityFindings, DEFAULT_FINDING_OPTIONS } from '../engine/findings.js';
@@ -13,140 +12,16 @@ import { compareViews, type Verification } from '../engine/verify.js';
 import { jsonReport } from '../reporters/json.js';
 import { tableReport } from '../reporters/table.js';
 import { explainText } from '../reporters/explain.js';
-import { collectInventory } from './collect.js';
-import { loadInventory, saveInventory } from './inventory-file.js';
-import { createProviders, impliedProviders } from './providers.js';
+import { saveInventory } from './inventory-file.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
-import { newStats, type CloudProvider } from '../../providers/types.js';
 import { VERSION } from './version.js';
+import { collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
 
-export interface Io {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: NodeJS.ProcessEnv;
-  stdoutIsTTY: boolean;
-  stderrIsTTY: boolean;
-  now(): Date;
-}
+export type { Io } from './common.js';
 
 const FORMATS = ['table', 'json'] as const;
 type Format = (typeof FORMATS)[number];
-
-interface CommonOpts {
-  provider: string[];
-  project: string[];
-  allProjects?: boolean;
-  region: string[];
-  profile?: string;
-  roleArn: string[];
-  allAccounts?: boolean;
-  roleName?: string;
-  subscription: string[];
-  azureCloud?: string;
-  azureEndpoint?: string;
-  from?: string;
-  source: string[];
-  port: string;
-  concurrency: string;
-  gcpEndpoint?: string;
-  debug?: boolean;
-}
-
-const collectList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
-const collectRepeat = (v: string, prev: string[] = []) => [...prev, v];
-
-function scopeOptions(cmd: Command): Command {
-  return cmd
-    .option('--provider <name>', 'gcp, aws, azure; repeatable or comma-separated (default: what the scope flags name)', collectList, [])
-    .option('--project <id>', 'GCP project to audit (repeatable)', collectRepeat, [])
-    .option('--all-projects', 'every ACTIVE GCP project the credentials can see (Resource Manager)')
-    .option('--region <name>', 'AWS region (repeatable; default: every region enabled for the account)', collectRepeat, [])
-    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: the SDK credential chain)')
-    .option('--role-arn <arn>', 'AWS role to assume, one account each (repeatable)', collectRepeat, [])
-    .option('--all-accounts', 'every ACTIVE account of the AWS organization (needs --role-name)')
-    .option('--role-name <name>', 'the role assumed in each account with --all-accounts')
-    .option('--subscription <id>', 'Azure subscription (repeatable; default: every enabled one the credential can see)', collectRepeat, [])
-    .option('--azure-cloud <cloud>', 'public (default), usgov or china')
-    .option('--azure-endpoint <url>', 'replaces the ARM host, e.g. https://management.azure.com (env RDPCLOUD_AZURE_ENDPOINT); http only for loopback')
-    .option('--concurrency <n>', 'scopes read in parallel per provider', '8')
-    .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
-    .option('--debug', 'show stack traces for internal errors');
-}
-
-function judgeOptions(cmd: Command): Command {
-  return cmd
-    .option('--from <inventory.json>', 'audit a saved inventory (rdpcloud snapshot) offline, no credentials')
-    .option('--source <source>', 'internet (default), iap, a CIDR, or a source set from rdpcloud.yaml; repeatable', collectRepeat, [])
-    .option('--port <n>', 'TCP port to judge', '3389');
-}
-
-function parseConcurrency(v: string): number {
-  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 256) throw new UsageError(`--concurrency "${v}": a whole number from 1 to 256`);
-  return Number(v);
-}
-
-function providerNames(list: string[], fallback: Provider[]): Provider[] {
-  const names = list.length ? list : fallback;
-  for (const n of names) {
-    if (!(PROVIDERS as readonly string[]).includes(n)) throw new UsageError(`--provider "${n}": unknown provider; use gcp, aws or azure`);
-  }
-  return [...new Set(names)] as Provider[];
-}
-
-async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise<Inventory> {
-  return (await readScopes(o, io, progress)).inventory;
-}
-
-/** The inventory, and the providers that read it (explain --verify-with-api asks them again). */
-async function readScopes(o: CommonOpts, io: Io, progress: Progress): Promise<{ inventory: Inventory; providers: CloudProvider[] }> {
-  if (o.from) {
-    if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
-      throw new UsageError('--from reads a saved inventory: leave out the scope flags (--project, --region, --subscription, ...)');
-    }
-    return { inventory: await loadInventory(o.from), providers: [] };
-  }
-  const flags = {
-    projects: o.project,
-    allProjects: !!o.allProjects,
-    gcpEndpoint: o.gcpEndpoint,
-    regions: o.region,
-    profile: o.profile,
-    roleArns: o.roleArn,
-    allAccounts: !!o.allAccounts,
-    roleName: o.roleName,
-    subscriptions: o.subscription,
-    azureCloud: o.azureCloud,
-    azureEndpoint: o.azureEndpoint,
-  };
-  const implied = impliedProviders(flags);
-  if (!o.provider.length && !implied.length) {
-    throw new UsageError('nothing to audit: name a cloud with --provider gcp|aws|azure and its scopes (--project P, --region R, --subscription S), or read a saved inventory with --from inventory.json');
-  }
-  const names = providerNames(o.provider, implied);
-  const ctx = {
-    env: io.env,
-    warn: (m: string) => io.stderr(`warning: ${m}\n`),
-    stats: newStats(),
-    onRequest: () => progress.request(ctx.stats),
-    retry: { attempts: Number(io.env.RDPCLOUD_RETRY_ATTEMPTS ?? 6), baseMs: Number(io.env.RDPCLOUD_RETRY_BASE_MS ?? 500), maxMs: 30_000 },
-  };
-  const providers = createProviders(names, flags, ctx);
-  const inv = await collectInventory(providers, {
-    concurrency: parseConcurrency(o.concurrency),
-    now: io.now,
-    tool: { name: 'rdpcloud', version: VERSION },
-    onScope: (done, total) => progress.scopes(done, total),
-  });
-  progress.done();
-  return { inventory: inv, providers };
-}
-
-function sourcesOf(o: CommonOpts): Source[] {
-  const labels = o.source.length ? o.source : ['internet'];
-  const seen = new Set<string>();
-  return labels.filter((l) => !seen.has(l) && seen.add(l)).map((l) => resolveSource(l));
-}
 
 function buildReport(inv: Inventory, sources: Source[], port: number, io: Io): Report {
   const ev = evaluate(inv, sources, port);

@@ -89,6 +89,8 @@ export interface FakeGce {
   port: number;
   host: '127.0.0.1';
   requests: LoggedRequest[];
+  /** Every instances.setMetadata that went through, in order (the items written). */
+  metadataWrites: { project: string; zone: string; instance: string; items: { key: string; value: string }[] }[];
   close(): Promise<void>;
 }
 
@@ -435,6 +437,23 @@ interface Route {
 export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Promise<FakeGce> {
   const requests: LoggedRequest[] = [];
   const attemptOf = attemptCounter();
+  const metadataVersions = new Map<string, number>();
+  const metadataWrites: FakeGce['metadataWrites'] = [];
+  let opSeq = 0;
+  const operation = (pid: string, zone: string, type: string, target: string) => ({
+    kind: 'compute#operation',
+    id: String(7000000000000000000n + BigInt(++opSeq)),
+    name: `operation-${1700000000000 + opSeq}-rdpcloud-fake`,
+    zone: `${COMPUTE_BASE}/projects/${pid}/zones/${zone}`,
+    operationType: type,
+    targetLink: target,
+    status: 'DONE',
+    progress: 100,
+    insertTime: '2026-01-01T00:00:00.000-08:00',
+    startTime: '2026-01-01T00:00:00.000-08:00',
+    endTime: '2026-01-01T00:00:01.000-08:00',
+    selfLink: `${COMPUTE_BASE}/projects/${pid}/zones/${zone}/operations/operation-${1700000000000 + opSeq}-rdpcloud-fake`,
+  });
   const serverCap = Math.max(1, Math.min(opts.pageSize ?? GCE_MAX_RESULTS, GCE_MAX_RESULTS));
 
   const findProject = (id: string): [string, GceProject] | undefined => {
@@ -579,8 +598,10 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     return groups.some((g) => g.every(termMatches));
   };
 
-  const route = (method: string, path: string, q: URLSearchParams): Route | undefined => {
-    if (method !== 'GET') return undefined;
+  const route = (method: string, path: string, q: URLSearchParams, body: any): Route | undefined => {
+    if (method !== 'GET' && method !== 'POST') return undefined;
+    // The only writes served: instances.setMetadata and zoneOperations.wait.
+    if (method === 'POST' && !/\/(setMetadata|wait)$/.test(path)) return undefined;
     const seg = path.split('/').slice(1).map((s) => {
       try {
         return decodeURIComponent(s);
@@ -849,6 +870,34 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
       );
     }
 
+    // POST .../zones/{z}/instances/{i}/setMetadata (fingerprint-checked, as GCE does); GET/POST .../operations/{op}[/wait]
+    if (r[0] === 'zones' && r[2] === 'instances' && r[1] && r[3] && r.length === 5 && r[4] === 'setMetadata' && method === 'POST') {
+      const zone = r[1];
+      const name = r[3];
+      const res = `projects/${pid}/zones/${zone}/instances/${name}`;
+      return mk('instances.setMetadata', 'compute.instances.setMetadata', res, (p) => {
+        const inst = instanceIndex(p).byKey.get(`${zone}/${name}`);
+        if (!inst) return errorResponse('notFound', ctxFor('compute', pid, p, '', res));
+        const current = inst.metadata ?? { kind: 'compute#metadata', fingerprint: 'bWQtMA==' };
+        if ((body?.fingerprint ?? '') !== (current.fingerprint ?? '')) {
+          const message = `Supplied fingerprint does not match current metadata fingerprint.`;
+          return { status: 412, body: { error: { code: 412, message, errors: [{ message, domain: 'global', reason: 'conditionNotMet', location: 'If-Match', locationType: 'header' }] } } };
+        }
+        const version = (metadataVersions.get(res) ?? 0) + 1;
+        metadataVersions.set(res, version);
+        inst.metadata = { kind: 'compute#metadata', fingerprint: Buffer.from(`md-${version}`).toString('base64'), items: body?.items ?? [] };
+        metadataWrites.push({ project: pid, zone, instance: name, items: inst.metadata.items });
+        return { status: 200, body: operation(pid, zone, 'setMetadata', `${COMPUTE_BASE}/${res}`) };
+      });
+    }
+    if (r[0] === 'zones' && r[2] === 'operations' && r[1] && r[3] && (r.length === 4 || (r.length === 5 && r[4] === 'wait'))) {
+      const zone = r[1];
+      return mk(r.length === 5 ? 'zoneOperations.wait' : 'zoneOperations.get', 'compute.zoneOperations.get', `projects/${pid}/zones/${zone}/operations/${r[3]}`, () => ({
+        status: 200,
+        body: { ...operation(pid, zone, 'setMetadata', ''), name: r[3] },
+      }));
+    }
+
     // GET .../zones/{z}/instances/{i}[/getEffectiveFirewalls]
     if (r[0] === 'zones' && r[2] === 'instances' && r[1] && r[3] && (r.length === 4 || (r.length === 5 && r[4] === 'getEffectiveFirewalls'))) {
       const zone = r[1];
@@ -877,11 +926,22 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
   };
 
   const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => handle(req, res, Buffer.concat(chunks).toString('utf8')));
+  });
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse, rawBody: string) => {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', `http://${HOST}`);
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
-    const rt = route(method, url.pathname, url.searchParams);
+    let body: any;
+    try {
+      body = rawBody ? JSON.parse(rawBody) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const rt = route(method, url.pathname, url.searchParams, body);
     const authorization = req.headers.authorization;
     const logged: LoggedRequest = { method, path: url.pathname, query, op: rt?.op ?? 'unknown' };
     if (rt?.project !== undefined) logged.project = rt.project;
@@ -914,11 +974,9 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
       });
       res.end(body);
     };
-    // Drain the (empty) request body before answering.
-    req.resume();
     if (opts.latencyMs && opts.latencyMs > 0) setTimeout(send, opts.latencyMs);
     else send();
-  });
+  };
 
   const respond = (rt: Route | undefined, url: URL, authorization: string | undefined, logged: LoggedRequest, attempt: number): Result => {
     if (opts.token !== undefined) {
@@ -949,6 +1007,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     port,
     host: HOST,
     requests,
+    metadataWrites,
     close,
   };
 }
