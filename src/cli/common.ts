@@ -18,6 +18,11 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** Interactive input, when there is a terminal: consent prompts and the no-echo password prompt. */
+  stdinIsTTY?: boolean;
+  readStdin?(): Promise<string>;
+  promptSecret?(question: string): Promise<string>;
+  confirm?(question: string): Promise<boolean>;
   now(): Date;
 }
 

@@ -16,6 +16,7 @@ import { saveInventory } from './inventory-file.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { VERSION } from './version.js';
+import { runDiagnose, type GuestOpts } from './guest.js';
 import { collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
 
 export type { Io } from './common.js';
@@ -151,6 +152,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
       io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...full }, null, 2) + '\n' : explainText(full));
       // A disagreement with the cloud's own view means the verdict cannot be trusted as it stands.
       code = ev.results.some((r) => r.verdict === 'unknown') || (verification && !verification.agrees) ? EXIT.incomplete : EXIT.clean;
+    });
+
+  judgeOptions(scopeOptions(program.command('diagnose').description('cloud path plus the in-guest RDP checks over the GCE serial console; changes nothing in the guest')))
+    .argument('<instance>', 'a name, or gcp:PROJECT/ZONE/NAME')
+    .option('--user <name>', 'the Windows account to log in with on the serial console')
+    .option('--domain <name>', 'its domain (empty for a local account)')
+    .option('--password-stdin', 'read the Windows password from standard input (else RDPCLOUD_WINDOWS_PASSWORD or a prompt)')
+    .option('--yes', 'agree to the temporary key in ssh-keys without a prompt')
+    .option('--transcript <file>', 'write what crossed the serial console to a file (mode 0600; the password is redacted)')
+    .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
+    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(async (ref: string, o: GuestOpts) => {
+      code = await runDiagnose(ref, o, io);
     });
 
   try {
