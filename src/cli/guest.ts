@@ -6,6 +6,8 @@ import { UsageError } from '../errors.js';
 import { evaluate } from '../engine/evaluate.js';
 import { parsePort } from '../engine/sources.js';
 import { diagnoseGuest, inGuideOrder } from '../guest/diagnose.js';
+import type { CheckResult } from '../guest/checks.js';
+import { planGuestFixes, type GuestPlan } from '../guest/plan.js';
 import { findInstance, instanceRef } from '../model/instance-ref.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { diagnoseText, type Diagnosis } from '../reporters/diagnose.js';
@@ -82,4 +84,113 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
   const checks = d.guest?.checks ?? [];
   if (checks.some((c) => c.status === 'problem')) return 1;
   return checks.some((c) => c.status === 'unknown') ? 3 : 0;
+}
+
+export interface FixOpts extends GuestOpts {
+  dryRun?: boolean;
+  restartService?: boolean;
+}
+
+export interface StepOutcome {
+  id: string;
+  title: string;
+  command: string;
+  status: 'applied' | 'failed' | 'unknown' | 'not run';
+  detail?: string;
+}
+
+/** `rdpcloud fix`: diagnose, plan, confirm, apply, diagnose again; a plan is shown before anything changes. */
+export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
+  const port = parsePort(o.port);
+  void port;
+  if (o.from) throw new UsageError('fix talks to the guest: leave out --from and name the project (--project P)');
+  const timeoutMs = Number(o.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout "${o.timeout}": seconds, a positive number`);
+  const credentials = await windowsCredentials(o, io);
+  const { inventory, providers } = await readScopes({ ...o, provider: o.provider.length ? o.provider : ['gcp'] }, io, new Progress(io));
+  const instance = findInstance(inventory, ref);
+  const gcp = providers.find((p) => p.id === instance.provider);
+  if (!(gcp instanceof GcpProvider)) throw new UsageError(`fix reaches the guest through the GCE serial console: ${instance.provider} instances are not supported yet`);
+  const transcript: string[] = [];
+  const outcomes: StepOutcome[] = [];
+  let before: CheckResult[] = [];
+  let after: CheckResult[] | undefined;
+  let plan: GuestPlan | undefined;
+  let error: string | undefined;
+  try {
+    await consent([`add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`, `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
+    const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
+    await withGuestSession(gcp, instance, scopeMd, {
+      env: io.env,
+      credentials,
+      timeoutMs,
+      keyLifetimeMs: 15 * 60_000,
+      now: io.now,
+      connectAttempts: Number(io.env.RDPCLOUD_SERIAL_CONNECT_ATTEMPTS ?? 5),
+      connectBackoffMs: Number(io.env.RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS ?? 3000),
+      transcript: o.transcript ? (dir, text) => transcript.push(`${dir === 'sent' ? '>>' : '<<'} ${JSON.stringify(text)}`) : undefined,
+      say: (line) => io.stderr(`${line}\n`),
+    }, async (sac) => {
+      const run = (command: string) => sac.run(command);
+      before = inGuideOrder(await diagnoseGuest(run));
+      plan = planGuestFixes(before, { restartService: !!o.restartService, stamp: io.now().toISOString().replace(/[:.]/g, '').replace(/\d{3}Z$/, 'Z') });
+      io.stderr(planText(plan));
+      if (o.dryRun || plan.steps.length === 0) return;
+      if (!o.yes) await consent(plan.steps.map((s) => `${s.title}: ${s.command}`), o, io);
+      for (const step of plan.steps) outcomes.push({ id: step.id, title: step.title, command: step.command, status: 'not run' });
+      for (const out of outcomes) {
+        try {
+          const r = await run(out.command);
+          out.status = r.errorlevel === 0 ? 'applied' : 'failed';
+          if (r.errorlevel !== 0) out.detail = r.output.split('\n').filter(Boolean).slice(-1)[0];
+        } catch (e) {
+          // Cut off mid-step: whether it took effect is unknown; the next run diagnoses again before changing anything.
+          out.status = 'unknown';
+          out.detail = (e as Error).message;
+          throw e;
+        }
+        if (out.status === 'failed' && out.id === 'backup') break; // no registry change without the backup
+      }
+      after = inGuideOrder(await diagnoseGuest(run));
+    });
+  } catch (e) {
+    if (!(e instanceof GuestAccessError)) throw e;
+    error = e.message;
+  } finally {
+    if (o.transcript) await writeFile(o.transcript, transcript.join('\n') + '\n', { mode: 0o600 });
+  }
+  const report = { schemaVersion: REPORT_SCHEMA_VERSION, ref: instanceRef(instance), before, plan, steps: outcomes, after, ...(error ? { error } : {}) };
+  io.stdout(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : fixText(report));
+  if (error && outcomes.length === 0 && before.length === 0) return 2;
+  if (error) return 2;
+  const final = after ?? before;
+  if (o.dryRun) return final.some((c) => c.status === 'problem') ? 1 : 0;
+  return final.some((c) => c.status === 'problem' || c.status === 'unknown') || outcomes.some((s) => s.status !== 'applied') ? 1 : 0;
+}
+
+function planText(p: GuestPlan): string {
+  const out: string[] = [];
+  if (p.steps.length === 0) out.push('plan: nothing to change in the guest');
+  else out.push('plan:', ...p.steps.map((s, i) => `  ${i + 1}. ${s.title}\n       ${s.command}${s.undo ? `\n       undo: ${s.undo}` : ''}`));
+  for (const n of p.needsFlag) out.push(`  not planned without ${n.flag}: ${n.step.title}`);
+  for (const l of p.leftAlone) out.push(`  left alone: ${l.check} - ${l.why}`);
+  return out.join('\n') + '\n';
+}
+
+function fixText(r: { ref: string; before: CheckResult[]; plan?: GuestPlan; steps: StepOutcome[]; after?: CheckResult[]; error?: string }): string {
+  const out: string[] = [r.ref, ''];
+  if (r.steps.length) out.push('applied:', ...r.steps.map((s) => `  ${s.status.toUpperCase().padEnd(8)} ${s.title}${s.detail ? ` (${s.detail})` : ''}`), '');
+  if (r.before.length) {
+    out.push(`  ${'CHECK'.padEnd(38)} ${'BEFORE'.padEnd(22)} AFTER`);
+    const after = new Map((r.after ?? []).map((c) => [c.id, c]));
+    for (const c of r.before) {
+      const a = after.get(c.id);
+      out.push(`  ${c.title.slice(0, 38).padEnd(38)} ${`${c.observed}${c.status === 'problem' ? ' (!)' : ''}`.slice(0, 22).padEnd(22)} ${a ? `${a.observed}${a.status === 'problem' ? ' (!)' : ''}` : '-'}`);
+    }
+  }
+  for (const l of r.plan?.leftAlone ?? []) out.push('', `left alone: ${l.check} - ${l.why}`);
+  if (r.error) out.push('', `error: ${r.error}`);
+  const applied = r.steps.filter((s) => s.status === 'applied').length;
+  if (r.steps.some((s) => s.status === 'unknown')) out.push('', `cut off: ${applied} step(s) applied, ${r.steps.filter((s) => s.status === 'unknown').map((s) => s.title).join(', ')} in flight (unknown), the rest not run. Run fix again: it diagnoses first.`);
+  return out.join('\n') + '\n';
 }

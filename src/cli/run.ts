@@ -16,7 +16,7 @@ import { saveInventory } from './inventory-file.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { VERSION } from './version.js';
-import { runDiagnose, type GuestOpts } from './guest.js';
+import { runDiagnose, runFix, type FixOpts, type GuestOpts } from './guest.js';
 import { collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
 
 export type { Io } from './common.js';
@@ -165,6 +165,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (ref: string, o: GuestOpts) => {
       code = await runDiagnose(ref, o, io);
+    });
+
+  judgeOptions(scopeOptions(program.command('fix').description('plan -> confirm -> apply -> verify the in-guest RDP fixes over the GCE serial console')))
+    .argument('<instance>', 'a name, or gcp:PROJECT/ZONE/NAME')
+    .option('--user <name>', 'the Windows account to log in with on the serial console')
+    .option('--domain <name>', 'its domain (empty for a local account)')
+    .option('--password-stdin', 'read the Windows password from standard input (else RDPCLOUD_WINDOWS_PASSWORD or a prompt)')
+    .option('--yes', 'apply without asking (the plan is still printed first)')
+    .option('--dry-run', 'diagnose and print the plan; change nothing in the guest')
+    .option('--restart-service', 'allow restarting Remote Desktop Services when a change needs it (drops active sessions)')
+    .option('--transcript <file>', 'write what crossed the serial console to a file (mode 0600; the password is redacted)')
+    .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
+    .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
+    .action(async (ref: string, o: FixOpts) => {
+      code = await runFix(ref, o, io);
     });
 
   try {
