@@ -257,6 +257,31 @@ export class GcpProvider implements CloudProvider {
     });
   }
 
+  /** firewalls.insert of an ingress rule, waiting for the operation (for fix; the plan lists it first). */
+  async createFirewallRule(project: string, rule: { name: string; network: string; priority: number; sourceRanges: string[]; allowed: { IPProtocol: string; ports: string[] }[]; targetTags: string[]; description: string }): Promise<void> {
+    const c = await this.getClients();
+    await callOnce(this.ctx, 'firewalls.insert', async () => {
+      const [op] = await c.firewalls.insert({ project, firewallResource: { ...rule, direction: 'INGRESS', network: `projects/${project}/global/networks/${rule.network}` } });
+      await op.promise();
+    }).catch((e: unknown) => {
+      throw new ScopeError('gcp', project, describeGcpError(e, project, `creating firewall rule ${rule.name}`));
+    });
+  }
+
+  /** Adds a network tag to an instance (instances.setTags with the current fingerprint); no-op when present. */
+  async addNetworkTag(project: string, zone: string, instance: string, tag: string): Promise<void> {
+    const raw = await this.readInstance(project, zone, instance);
+    const items: string[] = raw.tags?.items ?? [];
+    if (items.includes(tag)) return;
+    const c = await this.getClients();
+    await callOnce(this.ctx, 'instances.setTags', async () => {
+      const [op] = await c.instances.setTags({ project, zone, instance, tagsResource: { items: [...items, tag], fingerprint: raw.tags?.fingerprint ?? '' } });
+      await op.promise();
+    }).catch((e: unknown) => {
+      throw new ScopeError('gcp', project, describeGcpError(e, project, `tagging ${instance} with ${tag}`));
+    });
+  }
+
   /**
    * instances.getEffectiveFirewalls, once per NIC: the VPC rules and the firewall policies Google says apply to
    * this interface. Hierarchical policies come in the order the API lists them; the VPC rules and network

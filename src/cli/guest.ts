@@ -8,6 +8,7 @@ import { parsePort } from '../engine/sources.js';
 import { diagnoseGuest, inGuideOrder } from '../guest/diagnose.js';
 import type { CheckResult } from '../guest/checks.js';
 import { planGuestFixes, type GuestPlan } from '../guest/plan.js';
+import { WorldOpenRefused, planCloudFix } from '../engine/cloud-fix.js';
 import { findInstance, instanceRef } from '../model/instance-ref.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { diagnoseText, type Diagnosis } from '../reporters/diagnose.js';
@@ -89,6 +90,7 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
 export interface FixOpts extends GuestOpts {
   dryRun?: boolean;
   restartService?: boolean;
+  allowWorld?: boolean;
 }
 
 export interface StepOutcome {
@@ -101,8 +103,6 @@ export interface StepOutcome {
 
 /** `rdpcloud fix`: diagnose, plan, confirm, apply, diagnose again; a plan is shown before anything changes. */
 export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
-  const port = parsePort(o.port);
-  void port;
   if (o.from) throw new UsageError('fix talks to the guest: leave out --from and name the project (--project P)');
   const timeoutMs = Number(o.timeout) * 1000;
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout "${o.timeout}": seconds, a positive number`);
@@ -111,12 +111,25 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   const instance = findInstance(inventory, ref);
   const gcp = providers.find((p) => p.id === instance.provider);
   if (!(gcp instanceof GcpProvider)) throw new UsageError(`fix reaches the guest through the GCE serial console: ${instance.provider} instances are not supported yet`);
+  // The cloud side: from the fix source (default iap) the path must be open; one narrow rule if it is not.
+  const fixSources = sourcesOf({ ...o, source: o.source.length ? o.source : ['iap'] }).filter((s) => !s.providers || s.providers.includes('gcp'));
+  const cloudNow = evaluate({ ...inventory, instances: [instance] }, fixSources, parsePort(o.port)).results;
+  const cloudPlans = cloudNow.map((r) => {
+    try {
+      return planCloudFix(instance, r, fixSources.find((s) => s.label === r.source)!.all.toCidrs(), { allowWorld: !!o.allowWorld });
+    } catch (e) {
+      if (e instanceof WorldOpenRefused) throw new UsageError(e.message);
+      throw e;
+    }
+  });
+  const cloudFixes = cloudPlans.flatMap((p) => ('fix' in p ? [p.fix] : []));
   const transcript: string[] = [];
   const outcomes: StepOutcome[] = [];
   let before: CheckResult[] = [];
   let after: CheckResult[] | undefined;
   let plan: GuestPlan | undefined;
   let error: string | undefined;
+  let cloudAfter: ReturnType<typeof evaluate>['results'] | undefined;
   try {
     await consent([`add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`, `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
@@ -135,8 +148,9 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
       before = inGuideOrder(await diagnoseGuest(run));
       plan = planGuestFixes(before, { restartService: !!o.restartService, stamp: io.now().toISOString().replace(/[:.]/g, '').replace(/\d{3}Z$/, 'Z') });
       io.stderr(planText(plan));
-      if (o.dryRun || plan.steps.length === 0) return;
-      if (!o.yes) await consent(plan.steps.map((s) => `${s.title}: ${s.command}`), o, io);
+      for (const c of cloudPlans) io.stderr(`  cloud: ${'fix' in c ? c.fix.title : 'nothing' in c ? c.nothing : `left alone - ${c.leftAlone}`}\n`);
+      if (o.dryRun || (plan.steps.length === 0 && cloudFixes.length === 0)) return;
+      if (!o.yes) await consent([...plan.steps.map((s) => `${s.title}: ${s.command}`), ...cloudFixes.map((f) => f.title)], o, io);
       for (const step of plan.steps) outcomes.push({ id: step.id, title: step.title, command: step.command, status: 'not run' });
       for (const out of outcomes) {
         try {
@@ -153,19 +167,43 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
       }
       after = inGuideOrder(await diagnoseGuest(run));
     });
+    // Then the cloud, verified by reading the project again and judging the path anew.
+    if (!o.dryRun && (plan?.steps.length || cloudFixes.length)) {
+      for (const f of cloudFixes) {
+        const out: StepOutcome = { id: `cloud-${f.firewall.name}`, title: f.title, command: `firewalls.insert ${f.firewall.name} + instances.setTags ${f.tag}`, status: 'not run' };
+        outcomes.push(out);
+        try {
+          await gcp.createFirewallRule(f.project, f.firewall).catch((e: Error) => {
+            if (!/already exists/.test(e.message)) throw e; // a rerun: the rule is there already
+          });
+          await gcp.addNetworkTag(instance.scope, instance.location, instance.name, f.tag);
+          out.status = 'applied';
+        } catch (e) {
+          out.status = 'failed';
+          out.detail = (e as Error).message;
+        }
+      }
+      if (cloudFixes.length) {
+        const again = await readScopes({ ...o, provider: ['gcp'], project: [instance.scope, ...new Set(cloudFixes.map((f) => f.project))] }, io, new Progress(io));
+        const fresh = again.inventory.instances.find((i) => i.id === instance.id) ?? instance;
+        cloudAfter = evaluate({ ...again.inventory, instances: [fresh] }, fixSources, parsePort(o.port)).results;
+      }
+    }
   } catch (e) {
     if (!(e instanceof GuestAccessError)) throw e;
     error = e.message;
   } finally {
     if (o.transcript) await writeFile(o.transcript, transcript.join('\n') + '\n', { mode: 0o600 });
   }
-  const report = { schemaVersion: REPORT_SCHEMA_VERSION, ref: instanceRef(instance), before, plan, steps: outcomes, after, ...(error ? { error } : {}) };
+  const cloud = { before: cloudNow.map((r) => ({ source: r.source, verdict: r.verdict })), plans: cloudPlans, after: cloudAfter?.map((r) => ({ source: r.source, verdict: r.verdict })) };
+  const report = { schemaVersion: REPORT_SCHEMA_VERSION, ref: instanceRef(instance), before, plan, steps: outcomes, after, cloud, ...(error ? { error } : {}) };
   io.stdout(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : fixText(report));
   if (error && outcomes.length === 0 && before.length === 0) return 2;
   if (error) return 2;
   const final = after ?? before;
-  if (o.dryRun) return final.some((c) => c.status === 'problem') ? 1 : 0;
-  return final.some((c) => c.status === 'problem' || c.status === 'unknown') || outcomes.some((s) => s.status !== 'applied') ? 1 : 0;
+  const cloudOk = (cloudAfter ?? cloudNow).every((r) => r.verdict === 'reachable');
+  if (o.dryRun) return final.some((c) => c.status === 'problem') || !cloudOk ? 1 : 0;
+  return final.some((c) => c.status === 'problem' || c.status === 'unknown') || outcomes.some((s) => s.status !== 'applied') || !cloudOk ? 1 : 0;
 }
 
 function planText(p: GuestPlan): string {
@@ -177,8 +215,13 @@ function planText(p: GuestPlan): string {
   return out.join('\n') + '\n';
 }
 
-function fixText(r: { ref: string; before: CheckResult[]; plan?: GuestPlan; steps: StepOutcome[]; after?: CheckResult[]; error?: string }): string {
+function fixText(r: { ref: string; before: CheckResult[]; plan?: GuestPlan; steps: StepOutcome[]; after?: CheckResult[]; error?: string; cloud: { before: { source: string; verdict: string }[]; after?: { source: string; verdict: string }[] } }): string {
   const out: string[] = [r.ref, ''];
+  for (const c of r.cloud.before) {
+    const a = r.cloud.after?.find((x) => x.source === c.source);
+    out.push(`cloud path from ${c.source}: ${c.verdict}${a ? ` -> ${a.verdict}` : ''}`);
+  }
+  out.push('');
   if (r.steps.length) out.push('applied:', ...r.steps.map((s) => `  ${s.status.toUpperCase().padEnd(8)} ${s.title}${s.detail ? ` (${s.detail})` : ''}`), '');
   if (r.before.length) {
     out.push(`  ${'CHECK'.padEnd(38)} ${'BEFORE'.padEnd(22)} AFTER`);

@@ -175,6 +175,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--yes', 'apply without asking (the plan is still printed first)')
     .option('--dry-run', 'diagnose and print the plan; change nothing in the guest')
     .option('--restart-service', 'allow restarting Remote Desktop Services when a change needs it (drops active sessions)')
+    .option('--allow-world', 'let the cloud-side rule admit the whole internet, if --source says so (never by default)')
     .option('--transcript <file>', 'write what crossed the serial console to a file (mode 0600; the password is redacted)')
     .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))

@@ -91,6 +91,8 @@ export interface FakeGce {
   requests: LoggedRequest[];
   /** Every instances.setMetadata that went through, in order (the items written). */
   metadataWrites: { project: string; zone: string; instance: string; items: { key: string; value: string }[] }[];
+  /** firewalls.insert and instances.setTags that went through. */
+  cloudWrites: { op: string; project: string; body: any }[];
   close(): Promise<void>;
 }
 
@@ -439,12 +441,13 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
   const attemptOf = attemptCounter();
   const metadataVersions = new Map<string, number>();
   const metadataWrites: FakeGce['metadataWrites'] = [];
+  const cloudWrites: FakeGce['cloudWrites'] = [];
   let opSeq = 0;
   const operation = (pid: string, zone: string, type: string, target: string) => ({
     kind: 'compute#operation',
     id: String(7000000000000000000n + BigInt(++opSeq)),
     name: `operation-${1700000000000 + opSeq}-rdpcloud-fake`,
-    zone: `${COMPUTE_BASE}/projects/${pid}/zones/${zone}`,
+    ...(zone ? { zone: `${COMPUTE_BASE}/projects/${pid}/zones/${zone}` } : {}),
     operationType: type,
     targetLink: target,
     status: 'DONE',
@@ -452,7 +455,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     insertTime: '2026-01-01T00:00:00.000-08:00',
     startTime: '2026-01-01T00:00:00.000-08:00',
     endTime: '2026-01-01T00:00:01.000-08:00',
-    selfLink: `${COMPUTE_BASE}/projects/${pid}/zones/${zone}/operations/operation-${1700000000000 + opSeq}-rdpcloud-fake`,
+    selfLink: `${COMPUTE_BASE}/projects/${pid}/${zone ? `zones/${zone}` : 'global'}/operations/operation-${1700000000000 + opSeq}-rdpcloud-fake`,
   });
   const serverCap = Math.max(1, Math.min(opts.pageSize ?? GCE_MAX_RESULTS, GCE_MAX_RESULTS));
 
@@ -600,8 +603,8 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
 
   const route = (method: string, path: string, q: URLSearchParams, body: any): Route | undefined => {
     if (method !== 'GET' && method !== 'POST') return undefined;
-    // The only writes served: instances.setMetadata and zoneOperations.wait.
-    if (method === 'POST' && !/\/(setMetadata|wait)$/.test(path)) return undefined;
+    // The only writes served: instances.setMetadata / setTags, firewalls.insert, and waiting for operations.
+    if (method === 'POST' && !/\/(setMetadata|setTags|wait|global\/firewalls)$/.test(path)) return undefined;
     const seg = path.split('/').slice(1).map((s) => {
       try {
         return decodeURIComponent(s);
@@ -822,6 +825,27 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     }
 
     if (r[0] === 'global') {
+      // POST .../global/firewalls (insert): a name must be new in the project, as GCE wants.
+      if (r.length === 2 && r[1] === 'firewalls' && method === 'POST') {
+        return mk('firewalls.insert', 'compute.firewalls.create', projRes, (p) => {
+          if (!body?.name) return badRequest('resource.name', '', 'The resource name is required.');
+          if (p.firewalls.some((f) => f?.name === body.name)) {
+            const message = `The resource 'projects/${pid}/global/firewalls/${body.name}' already exists`;
+            return { status: 409, body: { error: { code: 409, message, errors: [{ message, domain: 'global', reason: 'alreadyExists' }] } } };
+          }
+          const fw = { kind: 'compute#firewall', id: String(9000000000000000000n + BigInt(p.firewalls.length)), direction: 'INGRESS', priority: 1000, disabled: false, ...body, selfLink: `${COMPUTE_BASE}/projects/${pid}/global/firewalls/${body.name}` };
+          p.firewalls = [...p.firewalls, fw];
+          cloudWrites.push({ op: 'firewalls.insert', project: pid, body });
+          return { status: 200, body: operation(pid, '', 'insert', fw.selfLink) };
+        });
+      }
+      // GET/POST .../global/operations/{op}[/wait]
+      if (r[1] === 'operations' && r[2] && (r.length === 3 || (r.length === 4 && r[3] === 'wait'))) {
+        return mk(r.length === 4 ? 'globalOperations.wait' : 'globalOperations.get', 'compute.globalOperations.get', `projects/${pid}/global/operations/${r[2]}`, () => ({
+          status: 200,
+          body: { ...operation(pid, '', 'insert', ''), name: r[2] },
+        }));
+      }
       // GET .../global/firewalls
       if (r.length === 2 && r[1] === 'firewalls') {
         return mk('firewalls.list', 'compute.firewalls.list', projRes, (p) =>
@@ -888,6 +912,23 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         inst.metadata = { kind: 'compute#metadata', fingerprint: Buffer.from(`md-${version}`).toString('base64'), items: body?.items ?? [] };
         metadataWrites.push({ project: pid, zone, instance: name, items: inst.metadata.items });
         return { status: 200, body: operation(pid, zone, 'setMetadata', `${COMPUTE_BASE}/${res}`) };
+      });
+    }
+    // POST .../zones/{z}/instances/{i}/setTags (fingerprint-checked)
+    if (r[0] === 'zones' && r[2] === 'instances' && r[1] && r[3] && r.length === 5 && r[4] === 'setTags' && method === 'POST') {
+      const zone = r[1];
+      const name = r[3];
+      const res = `projects/${pid}/zones/${zone}/instances/${name}`;
+      return mk('instances.setTags', 'compute.instances.setTags', res, (p) => {
+        const inst = instanceIndex(p).byKey.get(`${zone}/${name}`);
+        if (!inst) return errorResponse('notFound', ctxFor('compute', pid, p, '', res));
+        if ((body?.fingerprint ?? '') !== (inst.tags?.fingerprint ?? '')) {
+          const message = 'Supplied fingerprint does not match current tags fingerprint.';
+          return { status: 412, body: { error: { code: 412, message, errors: [{ message, domain: 'global', reason: 'conditionNotMet', location: 'If-Match', locationType: 'header' }] } } };
+        }
+        inst.tags = { items: body?.items ?? [], fingerprint: Buffer.from(`tags-${(body?.items ?? []).join(',')}`).toString('base64') };
+        cloudWrites.push({ op: 'instances.setTags', project: pid, body: { instance: name, items: inst.tags.items } });
+        return { status: 200, body: operation(pid, zone, 'setTags', `${COMPUTE_BASE}/${res}`) };
       });
     }
     if (r[0] === 'zones' && r[2] === 'operations' && r[1] && r[3] && (r.length === 4 || (r.length === 5 && r[4] === 'wait'))) {
@@ -1008,6 +1049,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     host: HOST,
     requests,
     metadataWrites,
+    cloudWrites,
     close,
   };
 }
