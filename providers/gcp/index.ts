@@ -33,6 +33,8 @@ interface Clients {
   networkPolicies: Json;
   firewallPolicies: Json;
   projects: Json;
+  zoneOperations: Json;
+  globalOperations: Json;
   rmProjects?: Json;
   rmFolders?: Json;
 }
@@ -76,6 +78,8 @@ export class GcpProvider implements CloudProvider {
         networkPolicies: new compute.NetworkFirewallPoliciesClient(o),
         firewallPolicies: new compute.FirewallPoliciesClient(o),
         projects: new compute.ProjectsClient(o),
+        zoneOperations: new compute.ZoneOperationsClient(o),
+        globalOperations: new compute.GlobalOperationsClient(o),
       };
       const ro = clientOptions(this.rm, auth);
       c.rmProjects = new resourceManager.ProjectsClient(ro);
@@ -238,6 +242,21 @@ export class GcpProvider implements CloudProvider {
     return { scope, instances, ruleSets: [...ruleSets.values()], paths };
   }
 
+  /**
+   * Waits for a compute operation: the call hands back an LROperation whose `latestResponse` is the Operation;
+   * until it is DONE, zoneOperations.wait / globalOperations.wait (each waits up to 2 minutes server-side).
+   */
+  private async waitFor(c: Clients, project: string, call: Json): Promise<void> {
+    let op: Json = call?.latestResponse ?? call;
+    for (let i = 0; op && op.status !== 'DONE' && i < 30; i++) {
+      const zone = op.zone ? lastSegment(op.zone) : undefined;
+      [op] = await callOnce<Json[]>(this.ctx, zone ? 'zoneOperations.wait' : 'globalOperations.wait', () =>
+        zone ? c.zoneOperations.wait({ project, zone, operation: op.name }) : c.globalOperations.wait({ project, operation: op.name }),
+      );
+    }
+    if (op?.error?.errors?.length) throw new Error(op.error.errors.map((e: Json) => e.message).join('; '));
+  }
+
   /** instances.get: one instance as the API returns it (status, metadata with its fingerprint). For fix/diagnose only. */
   async readInstance(project: string, zone: string, instance: string): Promise<Json> {
     const c = await this.getClients();
@@ -251,10 +270,19 @@ export class GcpProvider implements CloudProvider {
     const c = await this.getClients();
     await callOnce(this.ctx, 'instances.setMetadata', async () => {
       const [op] = await c.instances.setMetadata({ project, zone, instance, metadataResource: { fingerprint, items } });
-      await op.promise();
+      await this.waitFor(c, project, op);
     }).catch((e: unknown) => {
       throw new ScopeError('gcp', project, describeGcpError(e, project, `writing the metadata of ${instance}`));
     });
+  }
+
+  /** instances.getSerialPortOutput from `start`: the contents and where the next read starts. */
+  async serialPortOutput(project: string, zone: string, instance: string, port: number, start: number): Promise<{ contents: string; next: number }> {
+    const c = await this.getClients();
+    const [out] = await callOnce<Json[]>(this.ctx, 'instances.getSerialPortOutput', () => c.instances.getSerialPortOutput({ project, zone, instance, port, start })).catch((e: unknown) => {
+      throw new ScopeError('gcp', project, describeGcpError(e, project, `reading serial port ${port} of ${instance}`));
+    });
+    return { contents: out?.contents ?? '', next: Number(out?.next ?? start) };
   }
 
   /** firewalls.insert of an ingress rule, waiting for the operation (for fix; the plan lists it first). */
@@ -262,7 +290,7 @@ export class GcpProvider implements CloudProvider {
     const c = await this.getClients();
     await callOnce(this.ctx, 'firewalls.insert', async () => {
       const [op] = await c.firewalls.insert({ project, firewallResource: { ...rule, direction: 'INGRESS', network: `projects/${project}/global/networks/${rule.network}` } });
-      await op.promise();
+      await this.waitFor(c, project, op);
     }).catch((e: unknown) => {
       throw new ScopeError('gcp', project, describeGcpError(e, project, `creating firewall rule ${rule.name}`));
     });
@@ -276,7 +304,7 @@ export class GcpProvider implements CloudProvider {
     const c = await this.getClients();
     await callOnce(this.ctx, 'instances.setTags', async () => {
       const [op] = await c.instances.setTags({ project, zone, instance, tagsResource: { items: [...items, tag], fingerprint: raw.tags?.fingerprint ?? '' } });
-      await op.promise();
+      await this.waitFor(c, project, op);
     }).catch((e: unknown) => {
       throw new ScopeError('gcp', project, describeGcpError(e, project, `tagging ${instance} with ${tag}`));
     });

@@ -1,7 +1,7 @@
 // `rdpcloud diagnose`: the cloud path from the audit engine plus the in-guest checks over the serial console.
 // It changes nothing in the guest; its one write to the cloud - a temporary key in ssh-keys, removed after - is
 // announced first and needs --yes or a yes at the prompt.
-import { writeFile } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { evaluate } from '../engine/evaluate.js';
 import { parsePort } from '../engine/sources.js';
@@ -14,6 +14,7 @@ import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { diagnoseText, type Diagnosis } from '../reporters/diagnose.js';
 import { GcpProvider } from '../../providers/gcp/index.js';
 import { GuestAccessError, withGuestSession, type Credentials } from '../../providers/gcp/serial/access.js';
+import { ResetError, resetWindowsPassword } from '../../providers/gcp/windows-password.js';
 import { readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
 import { Progress } from './progress.js';
 
@@ -236,4 +237,43 @@ function fixText(r: { ref: string; before: CheckResult[]; plan?: GuestPlan; step
   const applied = r.steps.filter((s) => s.status === 'applied').length;
   if (r.steps.some((s) => s.status === 'unknown')) out.push('', `cut off: ${applied} step(s) applied, ${r.steps.filter((s) => s.status === 'unknown').map((s) => s.title).join(', ')} in flight (unknown), the rest not run. Run fix again: it diagnoses first.`);
   return out.join('\n') + '\n';
+}
+
+export interface ResetOpts extends CommonOpts {
+  user?: string;
+  output?: string;
+  yes?: boolean;
+  timeout: string;
+}
+
+/** `rdpcloud reset-password`: GCE's Windows password reset; the password goes to a terminal or a 0600 file, once. */
+export async function runResetPassword(ref: string, o: ResetOpts, io: Io): Promise<number> {
+  if (!o.user) throw new UsageError('name the Windows account with --user (it is created as an administrator if it does not exist)');
+  if (!o.output && !io.stdoutIsTTY) throw new UsageError('the new password is shown only on a terminal or written to --output FILE (mode 0600): stdout is not a terminal');
+  if (o.from) throw new UsageError('reset-password talks to the cloud: leave out --from and name the project (--project P)');
+  const timeoutMs = Number(o.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout "${o.timeout}": seconds, a positive number`);
+  const { inventory, providers } = await readScopes({ ...o, provider: o.provider.length ? o.provider : ['gcp'] }, io, new Progress(io));
+  const instance = findInstance(inventory, ref);
+  const gcp = providers.find((p) => p.id === instance.provider);
+  if (!(gcp instanceof GcpProvider)) throw new UsageError(`reset-password is GCE's protocol: ${instance.provider} instances are not supported`);
+  await consent([`add a one-time RSA key (expires in 5 minutes) to the windows-keys metadata of ${instance.name}`, `let the guest agent set a new password for ${o.user} (created as an administrator if missing; data protected by the old password, such as EFS files, is lost)`], o, io);
+  let password: string;
+  try {
+    password = await resetWindowsPassword(gcp, instance, o.user, io.env.RDPCLOUD_GCP_ACCOUNT ?? 'rdpcloud', { now: io.now, pollMs: Number(io.env.RDPCLOUD_RESET_POLL_MS ?? 2000), timeoutMs });
+  } catch (e) {
+    if (e instanceof ResetError) {
+      io.stderr(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o.output) {
+    await writeFile(o.output, `${password}\n`, { mode: 0o600, flag: 'w' });
+    await chmod(o.output, 0o600);
+    io.stderr(`the new password for ${o.user} on ${instance.name} is in ${o.output} (mode 0600)\n`);
+  } else {
+    io.stdout(`username: ${o.user}\npassword: ${password}\n`);
+  }
+  return 0;
 }

@@ -1,7 +1,7 @@
 // The command line. run(argv, io) returns an exit code; only bin.ts exits the process.
 import { Command, CommanderError, Option } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { EXIT, InputError, RdpcloudError, UsageError } from '../errors.js';
+import { EXIT, InputError, RdpcloudError, ScopeError, UsageError } from '../errors.js';
 import type { Inventory } from '../model/inventory.js';
 import { REPORT_SCHEMA_VERSION, SEVERITIES, type Report, type Severity } from '../model/results.js';
 import { evaluate } from '../engine/evaluate.js';
@@ -16,7 +16,7 @@ import { saveInventory } from './inventory-file.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { VERSION } from './version.js';
-import { runDiagnose, runFix, type FixOpts, type GuestOpts } from './guest.js';
+import { runDiagnose, runFix, runResetPassword, type FixOpts, type GuestOpts, type ResetOpts } from './guest.js';
 import { collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
 
 export type { Io } from './common.js';
@@ -68,6 +68,17 @@ function formatOf(name: string | undefined, file?: string): Format {
 
 function render(report: Report, format: Format, color: boolean): string {
   return format === 'json' ? jsonReport(report) : tableReport(report, { color });
+}
+
+/** diagnose, fix and reset-password work on one instance: a cloud call that fails means they could not run (2). */
+async function guestExit(f: () => Promise<number>, io: Io): Promise<number> {
+  try {
+    return await f();
+  } catch (e) {
+    if (!(e instanceof ScopeError)) throw e;
+    io.stderr(`error: ${e.provider}:${e.scope}: ${e.message}\n`);
+    return EXIT.usage;
+  }
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -164,7 +175,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (ref: string, o: GuestOpts) => {
-      code = await runDiagnose(ref, o, io);
+      code = await guestExit(() => runDiagnose(ref, o, io), io);
     });
 
   judgeOptions(scopeOptions(program.command('fix').description('plan -> confirm -> apply -> verify the in-guest RDP fixes over the GCE serial console')))
@@ -180,7 +191,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (ref: string, o: FixOpts) => {
-      code = await runFix(ref, o, io);
+      code = await guestExit(() => runFix(ref, o, io), io);
+    });
+
+  scopeOptions(program.command('reset-password').description("GCE's Windows password reset: prints the new password once, to a terminal or --output"))
+    .argument('<instance>', 'a name, or gcp:PROJECT/ZONE/NAME')
+    .option('--user <name>', 'the Windows account (created as an administrator if missing)')
+    .option('-o, --output <file>', 'write the password to this file (mode 0600) instead of the terminal')
+    .option('--yes', 'agree to the metadata write and the reset without a prompt')
+    .option('--from <inventory.json>', '(not allowed: the reset talks to the cloud)')
+    .option('--timeout <seconds>', 'how long to wait for the guest agent', '30')
+    .action(async (ref: string, o: ResetOpts) => {
+      code = await guestExit(() => runResetPassword(ref, { ...o, source: [], port: '3389' }, io), io);
     });
 
   try {

@@ -7,7 +7,7 @@ export interface Ran {
   stderr: string;
 }
 
-export async function rdpcloud(argv: string[], env: Record<string, string | undefined> = {}): Promise<Ran> {
+export async function rdpcloud(argv: string[], env: Record<string, string | undefined> = {}, overrides: Partial<Io> = {}): Promise<Ran> {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -22,6 +22,7 @@ export async function rdpcloud(argv: string[], env: Record<string, string | unde
     stdoutIsTTY: false,
     stderrIsTTY: false,
     now: () => new Date('2026-11-25T12:00:00Z'),
+    ...overrides,
   };
   const code = await run(argv, io);
   return { code, stdout, stderr };

@@ -6,6 +6,7 @@
  * See README.md in this folder for the observed SDK behaviours.
  */
 import { attemptCounter, listenOnLoopback } from '../loopback.js';
+import crypto from 'node:crypto';
 import http from 'node:http';
 
 export type GceErrorKind =
@@ -72,6 +73,10 @@ export interface LoggedRequest {
 }
 
 export interface FakeOptions {
+  /** false: no Windows guest agent answers windows-keys (COM4 stays empty). */
+  windowsAgent?: boolean;
+  /** The password the simulated agent sets for a user (default: a random one). */
+  windowsPasswordFor?: (userName: string) => string;
   /** The server's own cap on items per page (GCE: 500), min'd with maxResults / pageSize. */
   pageSize?: number;
   /** Delay per response (ms). */
@@ -93,6 +98,8 @@ export interface FakeGce {
   metadataWrites: { project: string; zone: string; instance: string; items: { key: string; value: string }[] }[];
   /** firewalls.insert and instances.setTags that went through. */
   cloudWrites: { op: string; project: string; body: any }[];
+  /** Passwords the simulated Windows agent set (tests compare them with what the client decrypted). */
+  windowsPasswords: { project: string; zone: string; instance: string; userName: string; password: string }[];
   close(): Promise<void>;
 }
 
@@ -442,6 +449,36 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
   const metadataVersions = new Map<string, number>();
   const metadataWrites: FakeGce['metadataWrites'] = [];
   const cloudWrites: FakeGce['cloudWrites'] = [];
+  // The Windows guest agent's account manager, as guest-agent's windows_accounts.go does it: for each new, unexpired
+  // `windows-keys` entry, make a password, set it (create the user as an admin if needed), and write the password
+  // RSA-OAEP-encrypted with the entry's key to COM4 as one JSON line (cloud-apis serial notes, section 3).
+  const serial4 = new Map<string, string>();
+  const processed = new Set<string>();
+  const windowsPasswords: FakeGce['windowsPasswords'] = [];
+  const windowsAgent = (pid: string, zone: string, name: string, inst: any) => {
+    if (opts.windowsAgent === false) return;
+    const entries = String((inst.metadata?.items ?? []).find((i: any) => i.key === 'windows-keys')?.value ?? '').split('\n').filter(Boolean);
+    for (const line of entries) {
+      let k: any;
+      try {
+        k = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      const id = `${pid}/${zone}/${name}|${k.userName}|${k.modulus}|${k.expireOn}`;
+      if (processed.has(id)) continue;
+      processed.add(id);
+      if (!(Date.parse(k.expireOn) > Date.now())) continue; // expired or unparsable: ignored
+      const password = opts.windowsPasswordFor?.(k.userName) ?? `Pw-${crypto.randomBytes(6).toString('base64url')}!9a`;
+      const pub = crypto.createPublicKey({ key: { kty: 'RSA', n: Buffer.from(k.modulus, 'base64').toString('base64url'), e: Buffer.from(k.exponent, 'base64').toString('base64url') }, format: 'jwk' });
+      const hash = k.hashFunction ?? 'sha1';
+      const encrypted = crypto.publicEncrypt({ key: pub, padding: crypto.constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash }, Buffer.from(password)).toString('base64');
+      windowsPasswords.push({ project: pid, zone, instance: name, userName: k.userName, password });
+      const key = `${pid}/${zone}/${name}`;
+      const out = JSON.stringify({ passwordFound: true, exponent: k.exponent, modulus: k.modulus, userName: k.userName, hashFunction: hash, encryptedPassword: encrypted });
+      serial4.set(key, `${serial4.get(key) ?? '{"ready":true,"version":"20240101.00"}\n'}${out}\n`);
+    }
+  };
   let opSeq = 0;
   const operation = (pid: string, zone: string, type: string, target: string) => ({
     kind: 'compute#operation',
@@ -911,9 +948,27 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         metadataVersions.set(res, version);
         inst.metadata = { kind: 'compute#metadata', fingerprint: Buffer.from(`md-${version}`).toString('base64'), items: body?.items ?? [] };
         metadataWrites.push({ project: pid, zone, instance: name, items: inst.metadata.items });
+        windowsAgent(pid, zone, name, inst);
         return { status: 200, body: operation(pid, zone, 'setMetadata', `${COMPUTE_BASE}/${res}`) };
       });
     }
+    // GET .../zones/{z}/instances/{i}/serialPort?port=N&start=S
+    if (r[0] === 'zones' && r[2] === 'instances' && r[1] && r[3] && r.length === 5 && r[4] === 'serialPort' && method === 'GET') {
+      const zone = r[1];
+      const name = r[3];
+      const res = `projects/${pid}/zones/${zone}/instances/${name}`;
+      return mk('instances.getSerialPortOutput', 'compute.instances.getSerialPortOutput', res, (p) => {
+        const inst = instanceIndex(p).byKey.get(`${zone}/${name}`);
+        if (!inst) return errorResponse('notFound', ctxFor('compute', pid, p, '', res));
+        const port = Number(q.get('port') ?? 1);
+        // A running agent announces itself on COM4 before it has anything to answer.
+        const ready = opts.windowsAgent === false ? '' : '{"ready":true,"version":"20240101.00"}\n';
+        const all = port === 4 ? (serial4.get(`${pid}/${zone}/${name}`) ?? ready) : '';
+        const start = Math.max(0, Number(q.get('start') ?? 0));
+        return { status: 200, body: { kind: 'compute#serialPortOutput', contents: all.slice(start), start: String(start), next: String(all.length), selfLink: `${COMPUTE_BASE}/${res}/serialPort?port=${port}` } };
+      });
+    }
+
     // POST .../zones/{z}/instances/{i}/setTags (fingerprint-checked)
     if (r[0] === 'zones' && r[2] === 'instances' && r[1] && r[3] && r.length === 5 && r[4] === 'setTags' && method === 'POST') {
       const zone = r[1];
@@ -948,7 +1003,8 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         return mk('instances.get', 'compute.instances.get', res, (p) => {
           const inst = instanceIndex(p).byKey.get(`${zone}/${name}`);
           if (!inst) return errorResponse('notFound', ctxFor('compute', pid, p, '', res));
-          return { status: 200, body: inst };
+          // GCE always returns a metadata object with its fingerprint, items or not.
+          return { status: 200, body: inst.metadata ? inst : { ...inst, metadata: { kind: 'compute#metadata', fingerprint: 'bWQtMA==' } } };
         });
       }
       return mk('instances.getEffectiveFirewalls', 'compute.instances.getEffectiveFirewalls', res, (p) => {
@@ -1050,6 +1106,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     requests,
     metadataWrites,
     cloudWrites,
+    windowsPasswords,
     close,
   };
 }
