@@ -15,6 +15,8 @@ export type CheckStatus = 'ok' | 'problem' | 'unknown' | 'info';
 export interface CommandOutput {
   output: string;
   errorlevel: number;
+  /** The start of the output scrolled off the 80x24 console before it could be read. */
+  truncated?: boolean;
 }
 
 export interface FixStep {
@@ -206,4 +208,5 @@ export function backupCommand(stamp: string): FixStep {
 }
 
 /** Restarting TermService drops every session: its own step, only with consent. */
-export const RESTART_TERMSERVICE: FixStep = { id: 'restart-TermService', title: 'restart Remote Desktop Services (drops active sessions)', command: 'net stop TermService /y & net start TermService', weakening: true };
+// `net stop TermService /y` also stops its dependent UmRdpService, which `net start TermService` leaves stopped.
+export const RESTART_TERMSERVICE: FixStep = { id: 'restart-TermService', title: 'restart Remote Desktop Services (drops active sessions)', command: 'net stop TermService /y >nul & net start TermService >nul & net start UmRdpService >nul', weakening: true };

@@ -121,6 +121,9 @@ export class SacDriver {
   /** A fresh `SAC>` after our own Enter (replayed history can hold old prompts). */
   async toSacPrompt(): Promise<void> {
     const mark = this.text.length;
+    // The console may still show a channel an earlier session left open: ESC TAB 0 returns to the SAC channel
+    // from anywhere (at SAC> it shows the next channel's header, and 0 comes back).
+    await this.send('\x1b\t0');
     await this.send('\r');
     try {
       await this.until('SAC> prompt', () => this.match(/SAC>\s*$/, mark), this.opts.timeoutMs);
@@ -176,7 +179,7 @@ export class SacDriver {
    * %ERRORLEVEL% so the typed line (which shows the literal %ERRORLEVEL%) never matches them; the END marker is
    * a second line because cmd expands %...% when it reads a line, before running it.
    */
-  async run(command: string, timeoutMs = this.opts.timeoutMs): Promise<{ output: string; errorlevel: number }> {
+  async run(command: string, timeoutMs = this.opts.timeoutMs): Promise<{ output: string; errorlevel: number; truncated?: boolean }> {
     const id = `${process.pid.toString(36)}${(++this.seq).toString(36)}`;
     const begin = new RegExp(`RDPCLOUD-B-${id}-\\d+`);
     const end = new RegExp(`RDPCLOUD-E-${id}-(\\d+)`);
@@ -189,13 +192,13 @@ export class SacDriver {
     const rows = this.screen();
     const b = rows.findIndex((l) => begin.test(l));
     const e = rows.findIndex((l) => end.test(l));
-    if (b < 0) throw new SacError('output-too-long', `the output of "${command.slice(0, 40)}" did not fit the 80x24 console`);
+    // The beginning scrolled off the 24 rows: what is left is the end of the output (errorlevel still exact).
     const out = rows
       .slice(b + 1, e < 0 ? undefined : e)
       .filter((l) => !l.includes('RDPCLOUD-'))
       .join('\n')
       .replace(/\s+$/, '');
-    return { output: out, errorlevel: Number(m[1]) };
+    return { output: out, errorlevel: Number(m[1]), ...(b < 0 ? { truncated: true } : {}) };
   }
 
   /** `exit` closes the cmd channel; ESC TAB 0 returns to SAC. */
