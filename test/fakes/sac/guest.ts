@@ -671,7 +671,12 @@ export function healthyGuest(opts: HealthyGuestOptions = {}): Guest {
     { proto: 'TCP', address: '[::]', port: 445, pid: 4 },
     { proto: 'TCP', address: '[::]', port: 5985, pid: 4 },
     { proto: 'UDP', address: '0.0.0.0', port: 123, pid: 1144 },
+    { proto: 'TCP', address: '0.0.0.0', port: 3389, pid: 1040 },
+    { proto: 'TCP', address: '[::]', port: 3389, pid: 1040 },
+    { proto: 'UDP', address: '0.0.0.0', port: 3389, pid: 1040 },
+    { proto: 'UDP', address: '[::]', port: 3389, pid: 1040 },
   ];
+  services.TermService.rdpListener = { port: 3389, failed: false };
   const registry: Registry = {
     [KEY_TS]: {
       fDenyTSConnections: { type: 'REG_DWORD', data: 0 },
@@ -873,8 +878,16 @@ function profileMatches(spec: string, profile: string): boolean {
 export function firewallAllowsTcp(g: Guest, port: number): boolean {
   if (!g.firewall.profiles[g.firewall.activeProfile]) return true;
   if (g.services.MpsSvc && g.services.MpsSvc.state !== 'RUNNING') return false; // stopping MpsSvc blocks inbound (BFE default)
+  // a rule scoped to another program (the Shadow rule: RdpSa.exe) does not admit traffic to TermService's svchost
+  const forTermService = (r: FirewallRule) => !r.program || /^any$/i.test(r.program) || /svchost\.exe$/i.test(r.program);
   const relevant = g.firewall.rules.filter(
-    (r) => r.enabled && r.direction === 'In' && (r.protocol === 'TCP' || r.protocol === 'Any') && portMatches(r.localPort, port) && profileMatches(r.profiles, g.firewall.activeProfile),
+    (r) =>
+      r.enabled &&
+      r.direction === 'In' &&
+      (r.protocol === 'TCP' || r.protocol === 'Any') &&
+      portMatches(r.localPort, port) &&
+      profileMatches(r.profiles, g.firewall.activeProfile) &&
+      (r.action === 'Block' || forTermService(r)),
   );
   if (relevant.some((r) => r.action === 'Block')) return false;
   return relevant.some((r) => r.action === 'Allow');

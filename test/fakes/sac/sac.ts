@@ -111,8 +111,8 @@ export type SacCommand = (typeof PREFIX_COMMANDS)[number] | (typeof SPACED_COMMA
 export function matchSacCommand(line: string): { command: SacCommand | 'empty' | 'unrecognized'; exact: boolean } {
   const n = line.trim().toLowerCase();
   if (n === '') return { command: 'empty', exact: true };
-  const first = n.split(/\s+/)[0];
-  for (const p of PREFIX_COMMANDS) if (n.startsWith(p)) return { command: p, exact: first === p || (p === '?' && first === '?') };
+  // exact: the line is the command as documented (arg-less commands alone; ch/k/l/r/m/s/i followed by arguments)
+  for (const p of PREFIX_COMMANDS) if (n.startsWith(p)) return { command: p, exact: n === p };
   for (const p of SPACED_COMMANDS) if (n === p || n.startsWith(p + ' ')) return { command: p, exact: true };
   return { command: 'unrecognized', exact: false };
 }
@@ -123,7 +123,7 @@ export interface SacLineRecord {
   line: string;
   /** The SAC command it ran ('unrecognized' for none, 'empty' for a blank line). */
   ran: SacCommand | 'empty' | 'unrecognized';
-  /** The first word is the command itself (`dir` runs `d` but is not exact; nor is `shutdown /r`). */
+  /** The line is the command as documented (`dir` runs `d` but is not exact; nor are `shutdown /r`, `cmd /c x`). */
   exact: boolean;
 }
 

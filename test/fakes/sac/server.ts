@@ -365,7 +365,7 @@ export async function startFakeSerialConsole(opts: FakeSerialConsoleOptions = {}
 
   const onClient = (c: Conn) => {
     const { client } = c;
-    let authed: { parsed: NonNullable<ReturnType<typeof parseGatewayUsername>>; sha: string } | undefined;
+    let authed: { parsed: NonNullable<ReturnType<typeof parseGatewayUsername>>; sha: string; username: string } | undefined;
     client.on('authentication', (ctx: AuthContext) => {
       const rec: AuthAttempt = { at: Date.now(), username: ctx.username, method: ctx.method, accepted: false };
       authAttempts.push(rec);
@@ -381,7 +381,7 @@ export async function startFakeSerialConsole(opts: FakeSerialConsoleOptions = {}
         if (!ctx.blob || k.key.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) return reject(ctx, rec, 'signature');
         const n = attempts(`${parsed.user}|${sha256Fingerprint(k.blob)}`);
         if (n <= (opts.keyPropagationAttempts ?? 0)) return reject(ctx, rec, 'propagating');
-        authed = { parsed, sha: sha256Fingerprint(k.blob) };
+        authed = { parsed, sha: sha256Fingerprint(k.blob), username: ctx.username };
       }
       rec.accepted = true;
       ctx.accept();
@@ -403,7 +403,7 @@ export async function startFakeSerialConsole(opts: FakeSerialConsoleOptions = {}
           const p = authed!.parsed;
           const rec: SessionRecord = {
             id: nextId++,
-            username: `${p.project}.${p.zone}.${p.instance}.${p.user}.port=${p.port}${Object.entries(p.extras).map(([k, v]) => `.${k}=${v}`).join('')}`,
+            username: authed!.username,
             ...p,
             keySha256: authed!.sha,
             pty,
