@@ -174,6 +174,17 @@ export const CHECKS: Check[] = [
   dwordCheck('security-layer', 'security layer (SecurityLayer)', RDPTCP, 'SecurityLayer', (v) => v === 1 || v === 2, '1 (negotiate) or 2 (TLS)', 1),
   dwordCheck('nla', 'Network Level Authentication (UserAuthentication)', RDPTCP, 'UserAuthentication', (v) => v === 1, '1', 1),
   {
+    id: 'events',
+    title: 'recent errors of Remote Desktop (event log)',
+    // The full text of 20 events would never fit the 80x24 console: only the Level lines of errors come back.
+    command: () => 'wevtutil qe Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational /c:20 /rd:true /f:text | findstr /c:"Level: Error"',
+    judge(o) {
+      if (/could not be found/i.test(o.output)) return result(this, { observed: 'log not found', healthy: 'no errors', status: 'unknown' });
+      const n = o.output.split(/\r?\n/).filter((l) => /Level:\s*Error/.test(l)).length;
+      return result(this, { observed: `${n}${o.truncated ? '+' : ''} error(s) in the last 20 events`, healthy: 'no errors', status: 'info', ...(n ? { note: 'read them: wevtutil qe Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational /c:5 /rd:true /f:text' } : {}) });
+    },
+  },
+  {
     id: 'rdp-users',
     title: 'members of Remote Desktop Users',
     command: () => 'net localgroup "Remote Desktop Users"',

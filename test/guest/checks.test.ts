@@ -32,6 +32,8 @@ const cases: { name: string; id: string; output: string; errorlevel?: number; st
   { name: 'SecurityLayer 0 (legacy RDP security): negotiate', id: 'security-layer', output: regQuery(RDPTCP, 'SecurityLayer', '0'), status: 'problem', fix: `reg add "${RDPTCP}" /v SecurityLayer /t REG_DWORD /d 1 /f` },
   { name: 'SecurityLayer 2 (TLS) is healthy', id: 'security-layer', output: regQuery(RDPTCP, 'SecurityLayer', '2'), status: 'ok' },
   { name: 'NLA off: turn it back on', id: 'nla', output: regQuery(RDPTCP, 'UserAuthentication', '0'), status: 'problem', fix: `reg add "${RDPTCP}" /v UserAuthentication /t REG_DWORD /d 1 /f` },
+  { name: 'two errors among the recent events', id: 'events', output: '  Level: Error\r\n  Level: Error\r\n', status: 'info', observed: '2 error(s) in the last 20 events' },
+  { name: 'no errors among the recent events', id: 'events', output: '', errorlevel: 1, status: 'info', observed: '0 error(s) in the last 20 events' },
   { name: 'Remote Desktop Users members', id: 'rdp-users', output: 'Alias name     Remote Desktop Users\r\nComment        Members in this group are granted the right to logon remotely\r\n\r\nMembers\r\n\r\n-------------------------------------------------------------------------------\r\nACME\\alice\r\nThe command completed successfully.\r\n', status: 'info', observed: 'ACME\\alice' },
 ];
 
