@@ -34,19 +34,25 @@ export class SacError extends Error {
   }
 }
 
-const AGENT_LINE = /^(GCEGuestAgent|GCEMetadataScripts|OSConfigAgent|GCEWindowsAgent|GCEInstanceSetup)\b/;
+// The guest agent writes whole lines to COM1 ("2026/12/02 10:00:00 GCEGuestAgent: ..."), which land between,
+// or inside, SAC's own output.
+const AGENT = '(?:\\d{4}/\\d{2}/\\d{2} \\d{2}:\\d{2}:\\d{2} )?(?:GCEGuestAgent|GCEMetadataScripts|OSConfigAgent|GCEWindowsAgent|GCEInstanceSetup)\\b';
+const AGENT_LINE = new RegExp(`^\\s*${AGENT}`);
+const AGENT_LINES = new RegExp(`${AGENT}[^\\r\\n]*(?:\\r?\\n)?`, 'g');
 const CMD_PROMPT = /[A-Z]:\\[^>\r\n]*>\s*$/m;
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[()][0-9A-Za-z]|\x1b[=>78DEHMc]/g;
 
 export class SacDriver {
   private readonly term: InstanceType<typeof xterm.Terminal>;
-  /** Everything received as plain text, for prompts and EVENT lines that a redraw may move about. */
+  /** Everything received, for prompts and EVENT lines that a redraw may move about (matched without escapes). */
   private text = '';
   private closed = false;
   private readonly waiters = new Set<() => void>();
   private seq = 0;
   private secrets: string[] = [];
+  /** Kept in memory only, to log in again when an idle channel locks. */
+  private credentials?: { user: string; domain: string; password: string };
 
   constructor(
     private readonly wire: Wire,
@@ -55,7 +61,8 @@ export class SacDriver {
     this.term = new xterm.Terminal({ cols: 80, rows: 24, scrollback: 0, allowProposedApi: true });
     wire.onData((d) => {
       this.opts.transcript?.('received', this.redact(d));
-      this.text += d.replace(ANSI, '');
+      // Kept raw: an escape sequence may be split across chunks, so it is taken out when matching.
+      this.text += d;
       if (this.text.length > 200_000) this.text = this.text.slice(-100_000);
       this.term.write(d, () => this.wake());
     });
@@ -91,7 +98,7 @@ export class SacDriver {
     const b = this.term.buffer.active;
     const rows: string[] = [];
     for (let i = 0; i < this.term.rows; i++) rows.push(b.getLine(b.viewportY + i)?.translateToString(true) ?? '');
-    return rows.filter((l) => !AGENT_LINE.test(l.trim()));
+    return rows.filter((l) => !AGENT_LINE.test(l));
   }
 
   /** Waits until `test` finds something in the text received since `from` (an offset into it). */
@@ -114,8 +121,9 @@ export class SacDriver {
     });
   }
 
+  /** Matches the text received since `from`, with the guest agent's COM1 lines taken out (they land anywhere). */
   private match(re: RegExp, from: number): RegExpExecArray | undefined {
-    return re.exec(this.text.slice(from)) ?? undefined;
+    return re.exec(this.text.slice(from).replace(ANSI, '').replace(AGENT_LINES, '')) ?? undefined;
   }
 
   /** A fresh `SAC>` after our own Enter (replayed history can hold old prompts). */
@@ -159,9 +167,11 @@ export class SacDriver {
   /** Answers Username / Domain / Password; resolves at the cmd prompt. */
   async login(user: string, domain: string, password: string): Promise<void> {
     this.secrets = [password];
+    this.credentials = { user, domain, password };
     let mark = this.text.length;
-    await this.until('Username:', () => this.match(/Username:\s*$/m, 0) ?? this.match(CMD_PROMPT, mark));
-    if (this.match(CMD_PROMPT, mark) && !this.match(/Username:/, mark)) return; // already logged in
+    const onScreen = () => (/Username:\s*$/.test(this.screen().filter((l) => l.trim()).pop() ?? '') ? ([''] as unknown as RegExpExecArray) : undefined);
+    await this.until('Username:', () => onScreen() ?? this.match(/Username:\s*$/m, 0) ?? this.match(CMD_PROMPT, mark));
+    if (!onScreen() && this.match(CMD_PROMPT, mark) && !this.match(/Username:/, mark)) return; // already logged in
     mark = this.text.length;
     await this.send(`${user}\r`);
     await this.until('Domain  :', () => this.match(/Domain\s*:\s*$/m, mark));
@@ -180,6 +190,12 @@ export class SacDriver {
    * a second line because cmd expands %...% when it reads a line, before running it.
    */
   async run(command: string, timeoutMs = this.opts.timeoutMs): Promise<{ output: string; errorlevel: number; truncated?: boolean }> {
+    // An idle cmd channel locks and asks for credentials again: anything typed now would go into Username:.
+    const last = this.screen().filter((l) => l.trim()).pop() ?? '';
+    if (/Username:\s*$/.test(last) && this.credentials) {
+      const { user, domain, password } = this.credentials;
+      await this.login(user, domain, password);
+    }
     const id = `${process.pid.toString(36)}${(++this.seq).toString(36)}`;
     const begin = new RegExp(`RDPCLOUD-B-${id}-\\d+`);
     const end = new RegExp(`RDPCLOUD-E-${id}-(\\d+)`);
