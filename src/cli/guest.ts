@@ -13,12 +13,15 @@ import { findInstance, instanceRef } from '../model/instance-ref.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { diagnoseText, type Diagnosis } from '../reporters/diagnose.js';
 import { GcpProvider } from '../../providers/gcp/index.js';
-import { GuestAccessError, withGuestSession, type Credentials } from '../../providers/gcp/serial/access.js';
+import { GuestAccessError, serialPortEnabled, withGuestSession, type Credentials } from '../../providers/gcp/serial/access.js';
+import type { Instance, Inventory } from '../model/inventory.js';
 import { ResetError, resetWindowsPassword } from '../../providers/gcp/windows-password.js';
 import { readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
 import { Progress } from './progress.js';
 
 export interface GuestOpts extends CommonOpts {
+  enableSerialPort?: boolean;
+  regionalGateway?: boolean;
   user?: string;
   domain?: string;
   passwordStdin?: boolean;
@@ -36,6 +39,16 @@ export async function windowsCredentials(o: GuestOpts, io: Io): Promise<Credenti
   if (!password && io.promptSecret && io.stdinIsTTY) password = await io.promptSecret(`Windows password for ${o.user}: `);
   if (!password) throw new UsageError(`no Windows password for ${o.user}: set RDPCLOUD_WINDOWS_PASSWORD, pipe it with --password-stdin, or run on a terminal to be asked (rdpcloud reset-password sets a new one)`);
   return { user: o.user, domain: o.domain ?? '', password };
+}
+
+/** The cloud writes a guest session makes: the key, and serial-port-enable when it is off and allowed. */
+function accessPlan(instance: Instance, inventory: Inventory, o: GuestOpts): string[] {
+  const projectMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
+  const off = !serialPortEnabled(instance.metadata, projectMd);
+  return [
+    `add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`,
+    ...(off && o.enableSerialPort ? [`turn serial-port-enable on for ${instance.name} for this run (it is off now), and put the previous value back afterwards`] : []),
+  ];
 }
 
 /** Consent for the writes listed: --yes, or yes at a prompt on a terminal; otherwise the plan and exit 2. */
@@ -61,7 +74,7 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
   const d: Diagnosis = { ref: instanceRef(instance), state: instance.state, cloud };
   const transcript: string[] = [];
   try {
-    await consent([`add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`, `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user} and run read-only commands (sc query, reg query, qwinsta, netstat, netsh ... show, net localgroup)`], o, io);
+    await consent([...accessPlan(instance, inventory, o), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user} and run read-only commands (sc query, reg query, qwinsta, netstat, netsh ... show, net localgroup, wevtutil)`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
     const checks = await withGuestSession(gcp, instance, scopeMd, {
       env: io.env,
@@ -73,6 +86,8 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
       connectBackoffMs: Number(io.env.RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS ?? 3000),
       transcript: o.transcript ? (dir, text) => transcript.push(`${dir === 'sent' ? '>>' : '<<'} ${JSON.stringify(text)}`) : undefined,
       say: (line) => io.stderr(`${line}\n`),
+      enableSerialPort: !!o.enableSerialPort,
+      regionalGateway: !!o.regionalGateway,
     }, (sac) => diagnoseGuest((command) => sac.run(command)));
     d.guest = { checks: inGuideOrder(checks) };
   } catch (e) {
@@ -92,6 +107,7 @@ export interface FixOpts extends GuestOpts {
   dryRun?: boolean;
   restartService?: boolean;
   allowWorld?: boolean;
+  nlaOff?: boolean;
 }
 
 export interface StepOutcome {
@@ -132,7 +148,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   let error: string | undefined;
   let cloudAfter: ReturnType<typeof evaluate>['results'] | undefined;
   try {
-    await consent([`add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`, `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
+    await consent([...accessPlan(instance, inventory, o), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
     await withGuestSession(gcp, instance, scopeMd, {
       env: io.env,
@@ -144,10 +160,12 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
       connectBackoffMs: Number(io.env.RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS ?? 3000),
       transcript: o.transcript ? (dir, text) => transcript.push(`${dir === 'sent' ? '>>' : '<<'} ${JSON.stringify(text)}`) : undefined,
       say: (line) => io.stderr(`${line}\n`),
+      enableSerialPort: !!o.enableSerialPort,
+      regionalGateway: !!o.regionalGateway,
     }, async (sac) => {
       const run = (command: string) => sac.run(command);
       before = inGuideOrder(await diagnoseGuest(run));
-      plan = planGuestFixes(before, { restartService: !!o.restartService, stamp: io.now().toISOString().replace(/[:.]/g, '').replace(/\d{3}Z$/, 'Z') });
+      plan = planGuestFixes(before, { restartService: !!o.restartService, nlaOff: !!o.nlaOff, stamp: io.now().toISOString().replace(/[:.]/g, '').replace(/\d{3}Z$/, 'Z') });
       io.stderr(planText(plan));
       for (const c of cloudPlans) io.stderr(`  cloud: ${'fix' in c ? c.fix.title : 'nothing' in c ? c.nothing : `left alone - ${c.leftAlone}`}\n`);
       if (o.dryRun || (plan.steps.length === 0 && cloudFixes.length === 0)) return;
@@ -201,6 +219,9 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   io.stdout(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : fixText(report));
   if (error && outcomes.length === 0 && before.length === 0) return 2;
   if (error) return 2;
+  if (outcomes.some((x) => x.id === 'nla-off' && x.status === 'applied')) {
+    io.stderr(`NLA is off on ${instance.name} now: once you know what you needed, turn it back on - rdpcloud fix plans it, or: reg add "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp" /v UserAuthentication /t REG_DWORD /d 1 /f\n`);
+  }
   const final = after ?? before;
   const cloudOk = (cloudAfter ?? cloudNow).every((r) => r.verdict === 'reachable');
   if (o.dryRun) return final.some((c) => c.status === 'problem') || !cloudOk ? 1 : 0;

@@ -221,3 +221,12 @@ export function backupCommand(stamp: string): FixStep {
 /** Restarting TermService drops every session: its own step, only with consent. */
 // `net stop TermService /y` also stops its dependent UmRdpService, which `net start TermService` leaves stopped.
 export const RESTART_TERMSERVICE: FixStep = { id: 'restart-TermService', title: 'restart Remote Desktop Services (drops active sessions)', command: 'net stop TermService /y >nul & net start TermService >nul & net start UmRdpService >nul', weakening: true };
+
+/** NLA off, only with --nla-off and only to tell whether NLA is what a client trips over; it weakens security. */
+export const NLA_OFF: FixStep = {
+  id: 'nla-off',
+  title: 'turn Network Level Authentication off (a diagnosis step: weakens security; turn it back on afterwards)',
+  command: `reg add "${RDPTCP}" /v UserAuthentication /t REG_DWORD /d 0 /f`,
+  undo: `reg add "${RDPTCP}" /v UserAuthentication /t REG_DWORD /d 1 /f`,
+  weakening: true,
+};

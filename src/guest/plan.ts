@@ -3,13 +3,15 @@
 // starts with the new values). Weakening steps - restarting TermService, which drops sessions - only with their
 // own flag. What must not be fought (a GPO) or cannot be fixed from here (a foreign program on the port) is left
 // as a note. Pure: nothing runs here.
-import { RDPTCP, RESTART_TERMSERVICE, backupCommand, type CheckResult, type FixStep } from './checks.js';
+import { NLA_OFF, RDPTCP, RESTART_TERMSERVICE, backupCommand, type CheckResult, type FixStep } from './checks.js';
 
 export interface PlanOptions {
   /** --restart-service: allow the restart a changed PortNumber or SecurityLayer needs (drops sessions). */
   restartService: boolean;
   /** A timestamp for the backup file name. */
   stamp: string;
+  /** --nla-off: turn NLA off as a diagnosis step (weakening; the next plan turns it back on). */
+  nlaOff?: boolean;
 }
 
 export interface GuestPlan {
@@ -38,6 +40,10 @@ export function planGuestFixes(results: CheckResult[], o: PlanOptions): GuestPla
   if (fixes.some((f) => f.command.includes(RDPTCP))) steps.push(backupCommand(o.stamp));
   steps.push(...fixes);
   // A new PortNumber or SecurityLayer takes effect only when the service restarts; a stopped service just starts.
+  if (o.nlaOff && results.find((r) => r.id === 'nla')?.observed === '1') {
+    if (!steps.some((x) => x.id === 'backup')) steps.unshift(backupCommand(o.stamp));
+    steps.push(NLA_OFF);
+  }
   const running = results.find((r) => r.id === 'termservice')?.observed === 'RUNNING';
   if (running && fixes.some((f) => f.id === 'set-PortNumber' || f.id === 'set-SecurityLayer')) {
     if (o.restartService) steps.push(RESTART_TERMSERVICE);

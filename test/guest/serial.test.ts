@@ -15,10 +15,12 @@ const PASSWORD = 'Adm1n-Passw0rd!';
 const target = { project: 'acme-prod', zone: 'us-central1-a', instance: 'win-web-01' };
 let open: { gce: FakeGce; sac: FakeSerialConsole; timer: NodeJS.Timeout }[] = [];
 
-async function world(fault?: GuestFault, sacOpts: Parameters<typeof startFakeSerialConsole>[0] = {}) {
+async function world(fault?: GuestFault, sacOpts: Parameters<typeof startFakeSerialConsole>[0] = {}, serialOff = false) {
   const guest = healthyGuest();
   if (fault) applyFault(guest, fault);
-  const gce = await startFakeGce(demoWorld(), { token: 'test-token' });
+  const gw = demoWorld();
+  if (serialOff) gw.projects['acme-prod'].commonInstanceMetadata = { items: [] };
+  const gce = await startFakeGce(gw, { token: 'test-token' });
   const sac = await startFakeSerialConsole({ ...target, guest, ...sacOpts });
   // The gateway learns keys from metadata a little later, as the real one does.
   const seen = new Set<string>();
@@ -200,6 +202,31 @@ describe('serial console errors name the cause and the remedy', () => {
     void r;
     // acme-iap has no serial-port-enable: nothing is written to its metadata
     expect(w.gce.metadataWrites.filter((m) => m.project === 'acme-iap')).toEqual([]);
+  });
+
+  it('serial-port-enable off: refused without --enable-serial-port; with it, on for the run and unset again after', async () => {
+    const off = await world(undefined, {}, true);
+    const refused = await rdpcloud(args('diagnose'), off.env);
+    expect(refused.code).toBe(2);
+    expect(refused.stdout).toMatch(/serial port access is off for win-web-01.*--enable-serial-port/);
+    expect(off.gce.metadataWrites).toEqual([]);
+    const r = await rdpcloud(args('diagnose', '--enable-serial-port'), off.env);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr).toMatch(/turn serial-port-enable on for win-web-01 for this run/);
+    expect(off.gce.metadataWrites[0].items).toContainEqual({ key: 'serial-port-enable', value: 'TRUE' });
+    expect(off.gce.metadataWrites.at(-1)!.items.find((i) => i.key === 'serial-port-enable')).toBeUndefined();
+  });
+
+  it('--nla-off turns NLA off as a diagnosis step, exports RDP-Tcp first, and says to turn it back on', async () => {
+    const w = await world();
+    const r = await rdpcloud(args('fix', '--nla-off', '--format', 'json'), w.env);
+    const steps = JSON.parse(r.stdout).steps.map((x: { id: string }) => x.id);
+    expect(steps).toEqual(['backup', 'nla-off']);
+    expect(rdpHealth(w.guest).nla).toBe(false);
+    expect(r.stderr).toMatch(/NLA is off on win-web-01 now/);
+    const back = await rdpcloud(args('fix', '--format', 'json'), w.env);
+    expect(back.code).toBe(0);
+    expect(rdpHealth(w.guest).nla).toBe(true);
   });
 
   it('without --yes on a pipe: the plan and exit 2, nothing written', async () => {

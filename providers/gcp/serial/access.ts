@@ -28,6 +28,10 @@ export interface SessionOptions {
   transcript?: (direction: 'sent' | 'received', text: string) => void;
   /** Progress lines for the user (stderr). */
   say(line: string): void;
+  /** Consent given to turn serial-port-enable on for the run (and back afterwards) when it is off. */
+  enableSerialPort?: boolean;
+  /** Use the instance region's gateway ({region}-ssh-serialport.googleapis.com) and its own host key. */
+  regionalGateway?: boolean;
 }
 
 export type GuestAccessErrorKind = 'serial-off' | 'os-login' | 'not-running' | 'connect' | 'sac';
@@ -81,17 +85,20 @@ export async function withGuestSession<T>(gcp: GcpProvider, instance: Instance, 
   if (truthy(md['enable-oslogin'] ?? scopeMetadata?.['enable-oslogin'])) {
     throw new GuestAccessError('os-login', `${instance.name} uses OS Login: metadata keys are ignored; this rdpcloud publishes keys in metadata only (add one to your OS Login profile with gcloud compute os-login ssh-keys add and use gcloud compute connect-to-serial-port)`);
   }
-  if (!serialPortEnabled(md, scopeMetadata)) {
-    throw new GuestAccessError('serial-off', `serial port access is off for ${instance.name} (metadata serial-port-enable): rdpcloud fix can turn it on for the run with your consent, or run gcloud compute instances add-metadata ${instance.name} --metadata=serial-port-enable=TRUE --zone=${instance.location} --project=${instance.scope}`);
+  // Off: only with consent, for the run; the previous instance value (or its absence) is put back afterwards.
+  const serialOff = !serialPortEnabled(md, scopeMetadata);
+  if (serialOff && !o.enableSerialPort) {
+    throw new GuestAccessError('serial-off', `serial port access is off for ${instance.name} (metadata serial-port-enable): add --enable-serial-port to turn it on for this run only (the previous value is put back afterwards; CIS GCP 4.5 wants it off)`);
   }
+  const previousSerial = items.find((i) => i.key === 'serial-port-enable')?.value;
 
   const key = ephemeralKey(`rdpcloud@${instance.name}`);
   const line = keyLine(key.publicKey, new Date(o.now().getTime() + o.keyLifetimeMs));
-  o.say(`adding a temporary key (expires in ${Math.round(o.keyLifetimeMs / 60000)} min) to the ssh-keys metadata of ${instance.name}`);
-  await gcp.writeMetadata(instance.scope, instance.location, instance.name, raw.metadata?.fingerprint ?? '', withKey(items, line));
+  o.say(`adding a temporary key (expires in ${Math.round(o.keyLifetimeMs / 60000)} min) to the ssh-keys metadata of ${instance.name}${serialOff ? ', and turning serial-port-enable on for the run' : ''}`);
+  const withSerial = (list: Items): Items => (serialOff ? [...list.filter((i) => i.key !== 'serial-port-enable'), { key: 'serial-port-enable', value: 'TRUE' }] : list);
+  await gcp.writeMetadata(instance.scope, instance.location, instance.name, raw.metadata?.fingerprint ?? '', withSerial(withKey(items, line)));
   try {
-    const region = undefined; // the global gateway unless RDPCLOUD_SERIAL_GATEWAY says otherwise
-    const gw = gatewayFromEnv(o.env, region);
+    const gw = gatewayFromEnv(o.env, o.regionalGateway ? instance.location.replace(/-[a-z]$/, '') : undefined);
     let session: Awaited<ReturnType<typeof openSerialConsole>> | undefined;
     for (let attempt = 1; !session; attempt++) {
       try {
@@ -125,10 +132,15 @@ export async function withGuestSession<T>(gcp: GcpProvider, instance: Instance, 
     try {
       const now = await gcp.readInstance(instance.scope, instance.location, instance.name);
       const current: Items = (now.metadata?.items ?? []).map((i: { key: string; value: string }) => ({ key: i.key, value: i.value }));
-      await gcp.writeMetadata(instance.scope, instance.location, instance.name, now.metadata?.fingerprint ?? '', withoutKey(current, line));
-      o.say(`removed the temporary key from ${instance.name}`);
+      let restored = withoutKey(current, line);
+      if (serialOff) {
+        restored = restored.filter((i) => i.key !== 'serial-port-enable');
+        if (previousSerial !== undefined) restored.push({ key: 'serial-port-enable', value: previousSerial });
+      }
+      await gcp.writeMetadata(instance.scope, instance.location, instance.name, now.metadata?.fingerprint ?? '', restored);
+      o.say(`removed the temporary key from ${instance.name}${serialOff ? ` and set serial-port-enable back to ${previousSerial ?? 'unset'}` : ''}`);
     } catch (e) {
-      o.say(`warning: could not remove the temporary key from the ssh-keys metadata of ${instance.name} (${(e as Error).message}); it expires by itself, or remove the line for user ${KEY_USER}`);
+      o.say(`warning: could not remove the temporary key from the ssh-keys metadata of ${instance.name} (${(e as Error).message}); it expires by itself, or remove the line for user ${KEY_USER}${serialOff ? `; serial-port-enable is still TRUE: set it back to ${previousSerial ?? 'unset'}` : ''}`);
     }
   }
 }
