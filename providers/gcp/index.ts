@@ -4,6 +4,7 @@
 // per network in use (it returns the hierarchical and global network policies, cloud-apis.md 1.3). Nothing per instance.
 import compute from '@google-cloud/compute';
 import resourceManager from '@google-cloud/resource-manager';
+import osLogin from '@google-cloud/os-login';
 import type { AuthClient } from 'google-auth-library';
 import { ScopeError, UsageError } from '../../src/errors.js';
 import type { EffectiveView, Instance, Inventory, Layer, Nic, RuleSet, Scope, Stage } from '../../src/model/inventory.js';
@@ -255,6 +256,37 @@ export class GcpProvider implements CloudProvider {
       );
     }
     if (op?.error?.errors?.length) throw new Error(op.error.errors.map((e: Json) => e.message).join('; '));
+  }
+
+  private osLoginClient?: Promise<Json>;
+  /** The OS Login API (RDPCLOUD_GCP_OSLOGIN_ENDPOINT replaces https://oslogin.googleapis.com), over REST. */
+  private osLogin(): Promise<Json> {
+    this.osLoginClient ??= gcpAuth(this.ctx.env).then((auth) => {
+      const ep = this.ctx.env.RDPCLOUD_GCP_OSLOGIN_ENDPOINT;
+      return new osLogin.OsLoginServiceClient({ ...clientOptions(ep ? parseEndpoint(ep, 'RDPCLOUD_GCP_OSLOGIN_ENDPOINT') : undefined, auth), fallback: true });
+    });
+    return this.osLoginClient;
+  }
+
+  /** Adds a key to the caller's OS Login profile (with an expiry); returns the POSIX user and the key's fingerprint. */
+  async importOsLoginKey(email: string, project: string, publicKey: string, expiresAt: Date): Promise<{ posixUser: string; fingerprint: string }> {
+    const c = await this.osLogin();
+    const [res] = await callOnce<Json[]>(this.ctx, 'oslogin.importSshPublicKey', () =>
+      c.importSshPublicKey({ parent: `users/${email}`, projectId: project, sshPublicKey: { key: publicKey, expirationTimeUsec: String(expiresAt.getTime() * 1000) } }),
+    ).catch((e: unknown) => {
+      throw new ScopeError('gcp', project, describeGcpError(e, project, `adding a key to the OS Login profile of ${email}`));
+    });
+    const profile = res?.loginProfile ?? {};
+    const posix = (profile.posixAccounts ?? []).find((a: Json) => a.primary) ?? profile.posixAccounts?.[0];
+    const blob = publicKey.split(/\s+/)[1];
+    const fp = Object.entries(profile.sshPublicKeys ?? {}).find(([, k]) => String((k as Json).key ?? '').includes(blob))?.[0];
+    if (!posix?.username || !fp) throw new ScopeError('gcp', project, `the OS Login profile of ${email} came back without a POSIX account or the new key`);
+    return { posixUser: posix.username, fingerprint: fp };
+  }
+
+  async deleteOsLoginKey(email: string, fingerprint: string): Promise<void> {
+    const c = await this.osLogin();
+    await callOnce(this.ctx, 'oslogin.deleteSshPublicKey', () => c.deleteSshPublicKey({ name: `users/${email}/sshPublicKeys/${fingerprint}` }));
   }
 
   /** instances.get: one instance as the API returns it (status, metadata with its fingerprint). For fix/diagnose only. */

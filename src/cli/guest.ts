@@ -42,11 +42,14 @@ export async function windowsCredentials(o: GuestOpts, io: Io): Promise<Credenti
 }
 
 /** The cloud writes a guest session makes: the key, and serial-port-enable when it is off and allowed. */
-function accessPlan(instance: Instance, inventory: Inventory, o: GuestOpts): string[] {
+function accessPlan(instance: Instance, inventory: Inventory, o: GuestOpts & { env_account?: string }): string[] {
   const projectMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
   const off = !serialPortEnabled(instance.metadata, projectMd);
+  const osLogin = /^(true|1|yes)$/i.test(instance.metadata?.['enable-oslogin'] ?? projectMd?.['enable-oslogin'] ?? '');
   return [
-    `add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`,
+    osLogin
+      ? `add a temporary SSH key to the OS Login profile of ${o.env_account ?? 'your account'} (expires in 15 minutes) and remove it afterwards`
+      : `add a temporary SSH key for user rdpcloud to the ssh-keys metadata of ${instance.name} (expires in 15 minutes) and remove it afterwards`,
     ...(off && o.enableSerialPort ? [`turn serial-port-enable on for ${instance.name} for this run (it is off now), and put the previous value back afterwards`] : []),
   ];
 }
@@ -74,7 +77,7 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
   const d: Diagnosis = { ref: instanceRef(instance), state: instance.state, cloud };
   const transcript: string[] = [];
   try {
-    await consent([...accessPlan(instance, inventory, o), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user} and run read-only commands (sc query, reg query, qwinsta, netstat, netsh ... show, net localgroup, wevtutil)`], o, io);
+    await consent([...accessPlan(instance, inventory, { ...o, env_account: io.env.RDPCLOUD_GCP_ACCOUNT }), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user} and run read-only commands (sc query, reg query, qwinsta, netstat, netsh ... show, net localgroup, wevtutil)`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
     const checks = await withGuestSession(gcp, instance, scopeMd, {
       env: io.env,
@@ -148,7 +151,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   let error: string | undefined;
   let cloudAfter: ReturnType<typeof evaluate>['results'] | undefined;
   try {
-    await consent([...accessPlan(instance, inventory, o), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
+    await consent([...accessPlan(instance, inventory, { ...o, env_account: io.env.RDPCLOUD_GCP_ACCOUNT }), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
     await withGuestSession(gcp, instance, scopeMd, {
       env: io.env,

@@ -109,11 +109,19 @@ describe('fix over the serial console', () => {
     const report = JSON.parse(r.stdout);
     expect(report.steps.every((s: { status: string }) => s.status === 'applied')).toBe(true);
     expect(report.after.filter((c: { status: string }) => c.status === 'problem')).toEqual([]);
+    for (const text of [r.stdout, r.stderr]) expect(text).not.toContain(PASSWORD);
     const changes = clientChanges(w.guest).length;
     const again = await rdpcloud(args('fix', ...extra, '--format', 'json'), w.env);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).steps).toEqual([]);
     expect(clientChanges(w.guest).length).toBe(changes);
+  });
+
+  it('slow output in small chunks: diagnosed and fixed all the same', async () => {
+    const w = await world('rdpDisabled', { slowOutput: { delayMs: 1, chunkBytes: 24 } });
+    const r = await rdpcloud(args('fix'), w.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(rdpHealth(w.guest, 'alice').ok).toBe(true);
   });
 
   it('a registry change under RDP-Tcp is preceded by its export', async () => {
@@ -227,6 +235,32 @@ describe('serial console errors name the cause and the remedy', () => {
     const back = await rdpcloud(args('fix', '--format', 'json'), w.env);
     expect(back.code).toBe(0);
     expect(rdpHealth(w.guest).nla).toBe(true);
+  });
+
+  it('OS Login: the key goes to the OS Login profile and the POSIX user logs in; ssh-keys stays untouched', async () => {
+    const guest = healthyGuest();
+    const gw = demoWorld();
+    gw.projects['acme-prod'].commonInstanceMetadata!.items.push({ key: 'enable-oslogin', value: 'TRUE' });
+    const gce = await startFakeGce(gw, { token: 'test-token' });
+    const sac = await startFakeSerialConsole({ ...target, guest });
+    const timer = setInterval(() => gce.osLoginKeys.forEach((k) => sac.authorizeKey(k.posixUser, k.key)), 20);
+    open.push({ gce, sac, timer });
+    const env = {
+      ...gcpEnv(gce.port),
+      RDPCLOUD_GCP_OSLOGIN_ENDPOINT: `http://127.0.0.1:${gce.port}`,
+      RDPCLOUD_GCP_ACCOUNT: 'ops@acme.example',
+      RDPCLOUD_SERIAL_GATEWAY: `127.0.0.1:${sac.port}`,
+      RDPCLOUD_SERIAL_HOST_KEY: sac.hostKey.openssh,
+      RDPCLOUD_WINDOWS_PASSWORD: PASSWORD,
+      RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS: '50',
+    };
+    const r = await rdpcloud(args('diagnose'), env);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stderr).toMatch(/OS Login profile of ops@acme\.example/);
+    expect(sac.sessions[0].user).toBe('ops');
+    expect(gce.metadataWrites).toEqual([]);
+    expect(gce.osLoginKeys).toEqual([]); // removed again
+    expect(gce.requests.map((q) => q.op)).toEqual(expect.arrayContaining(['oslogin.importSshPublicKey', 'oslogin.deleteSshPublicKey']));
   });
 
   it('without --yes on a pipe: the plan and exit 2, nothing written', async () => {

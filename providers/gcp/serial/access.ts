@@ -82,8 +82,11 @@ export async function withGuestSession<T>(gcp: GcpProvider, instance: Instance, 
   if (raw.status !== 'RUNNING') throw new GuestAccessError('not-running', `${instance.name} is ${raw.status}: start it first (gcloud compute instances start ${instance.name} --zone=${instance.location} --project=${instance.scope})`);
   const items: Items = (raw.metadata?.items ?? []).map((i: { key: string; value: string }) => ({ key: i.key, value: i.value }));
   const md = Object.fromEntries(items.map((i) => [i.key, i.value]));
-  if (truthy(md['enable-oslogin'] ?? scopeMetadata?.['enable-oslogin'])) {
-    throw new GuestAccessError('os-login', `${instance.name} uses OS Login: metadata keys are ignored; this rdpcloud publishes keys in metadata only (add one to your OS Login profile with gcloud compute os-login ssh-keys add and use gcloud compute connect-to-serial-port)`);
+  // With OS Login, metadata keys are ignored: the key goes to the caller's OS Login profile, the user is its POSIX name.
+  const osLogin = truthy(md['enable-oslogin'] ?? scopeMetadata?.['enable-oslogin']);
+  const email = o.env.RDPCLOUD_GCP_ACCOUNT;
+  if (osLogin && !email) {
+    throw new GuestAccessError('os-login', `${instance.name} uses OS Login: set RDPCLOUD_GCP_ACCOUNT to your account's email (the OS Login profile the temporary key goes to)`);
   }
   // Off: only with consent, for the run; the previous instance value (or its absence) is put back afterwards.
   const serialOff = !serialPortEnabled(md, scopeMetadata);
@@ -93,16 +96,27 @@ export async function withGuestSession<T>(gcp: GcpProvider, instance: Instance, 
   const previousSerial = items.find((i) => i.key === 'serial-port-enable')?.value;
 
   const key = ephemeralKey(`rdpcloud@${instance.name}`);
-  const line = keyLine(key.publicKey, new Date(o.now().getTime() + o.keyLifetimeMs));
-  o.say(`adding a temporary key (expires in ${Math.round(o.keyLifetimeMs / 60000)} min) to the ssh-keys metadata of ${instance.name}${serialOff ? ', and turning serial-port-enable on for the run' : ''}`);
+  const expires = new Date(o.now().getTime() + o.keyLifetimeMs);
+  const line = keyLine(key.publicKey, expires);
   const withSerial = (list: Items): Items => (serialOff ? [...list.filter((i) => i.key !== 'serial-port-enable'), { key: 'serial-port-enable', value: 'TRUE' }] : list);
-  await gcp.writeMetadata(instance.scope, instance.location, instance.name, raw.metadata?.fingerprint ?? '', withSerial(withKey(items, line)));
+  let user = KEY_USER;
+  let osLoginKey: string | undefined;
+  if (osLogin) {
+    o.say(`adding a temporary key (expires in ${Math.round(o.keyLifetimeMs / 60000)} min) to the OS Login profile of ${email}`);
+    const r = await gcp.importOsLoginKey(email!, instance.scope, key.publicKey, expires);
+    user = r.posixUser;
+    osLoginKey = r.fingerprint;
+    if (serialOff) await gcp.writeMetadata(instance.scope, instance.location, instance.name, raw.metadata?.fingerprint ?? '', withSerial(items));
+  } else {
+    o.say(`adding a temporary key (expires in ${Math.round(o.keyLifetimeMs / 60000)} min) to the ssh-keys metadata of ${instance.name}${serialOff ? ', and turning serial-port-enable on for the run' : ''}`);
+    await gcp.writeMetadata(instance.scope, instance.location, instance.name, raw.metadata?.fingerprint ?? '', withSerial(withKey(items, line)));
+  }
   try {
     const gw = gatewayFromEnv(o.env, o.regionalGateway ? instance.location.replace(/-[a-z]$/, '') : undefined);
     let session: Awaited<ReturnType<typeof openSerialConsole>> | undefined;
     for (let attempt = 1; !session; attempt++) {
       try {
-        session = await openSerialConsole({ project: instance.scope, zone: instance.location, instance: instance.name, user: KEY_USER }, { ...gw, privateKey: key.privateKey, readyTimeoutMs: o.timeoutMs });
+        session = await openSerialConsole({ project: instance.scope, zone: instance.location, instance: instance.name, user }, { ...gw, privateKey: key.privateKey, readyTimeoutMs: o.timeoutMs });
       } catch (e) {
         // A new key takes a few seconds to reach the gateway: authentication failures are retried.
         if (e instanceof SerialConnectError && e.kind === 'auth' && attempt < o.connectAttempts) {
@@ -129,7 +143,13 @@ export async function withGuestSession<T>(gcp: GcpProvider, instance: Instance, 
       sac.dispose();
     }
   } finally {
-    try {
+    if (osLoginKey) {
+      await gcp.deleteOsLoginKey(email!, osLoginKey).then(
+        () => o.say(`removed the temporary key from the OS Login profile of ${email}`),
+        (e: Error) => o.say(`warning: could not remove the temporary key from the OS Login profile of ${email} (${e.message}); it expires by itself`),
+      );
+    }
+    if (!osLoginKey || serialOff) try {
       const now = await gcp.readInstance(instance.scope, instance.location, instance.name);
       const current: Items = (now.metadata?.items ?? []).map((i: { key: string; value: string }) => ({ key: i.key, value: i.value }));
       let restored = withoutKey(current, line);

@@ -98,6 +98,8 @@ export interface FakeGce {
   metadataWrites: { project: string; zone: string; instance: string; items: { key: string; value: string }[] }[];
   /** firewalls.insert and instances.setTags that went through. */
   cloudWrites: { op: string; project: string; body: any }[];
+  /** SSH keys in OS Login profiles (importSshPublicKey; deleteSshPublicKey removes them). */
+  osLoginKeys: { user: string; posixUser: string; key: string; fingerprint: string; expirationTimeUsec?: string }[];
   /** Passwords the simulated Windows agent set (tests compare them with what the client decrypted). */
   windowsPasswords: { project: string; zone: string; instance: string; userName: string; password: string }[];
   close(): Promise<void>;
@@ -449,6 +451,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
   const metadataVersions = new Map<string, number>();
   const metadataWrites: FakeGce['metadataWrites'] = [];
   const cloudWrites: FakeGce['cloudWrites'] = [];
+  const osLoginKeys: FakeGce['osLoginKeys'] = [];
   // The Windows guest agent's account manager, as guest-agent's windows_accounts.go does it: for each new, unexpired
   // `windows-keys` entry, make a password, set it (create the user as an admin if needed), and write the password
   // RSA-OAEP-encrypted with the entry's key to COM4 as one JSON line (cloud-apis serial notes, section 3).
@@ -639,9 +642,11 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
   };
 
   const route = (method: string, path: string, q: URLSearchParams, body: any): Route | undefined => {
-    if (method !== 'GET' && method !== 'POST') return undefined;
-    // The only writes served: instances.setMetadata / setTags, firewalls.insert, and waiting for operations.
-    if (method === 'POST' && !/\/(setMetadata|setTags|wait|global\/firewalls)$/.test(path)) return undefined;
+    if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') return undefined;
+    // The only writes served: instances.setMetadata / setTags, firewalls.insert, waiting for operations, and
+    // OS Login keys (import, delete).
+    if (method === 'POST' && !/\/(setMetadata|setTags|wait|global\/firewalls)$|:importSshPublicKey$/.test(path)) return undefined;
+    if (method === 'DELETE' && !/^\/v1\/users\/[^/]+\/sshPublicKeys\/[^/]+$/.test(path)) return undefined;
     const seg = path.split('/').slice(1).map((s) => {
       try {
         return decodeURIComponent(s);
@@ -649,6 +654,50 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
         return s;
       }
     });
+
+    // ---- OS Login v1 (oslogin.googleapis.com): a user's POSIX account and SSH keys ----
+    if (seg[0] === 'v1' && seg[1] === 'users' && seg[2]) {
+      const user = seg[2].replace(/:importSshPublicKey$/, '');
+      const posix = user.split('@')[0].replace(/[^a-z0-9_]/gi, '_').toLowerCase();
+      const profile = () => ({
+        name: `users/${user}`,
+        posixAccounts: [{ primary: true, username: posix, uid: '1001', gid: '1001', homeDirectory: `/home/${posix}`, operatingSystemType: 'LINUX', accountId: q.get('projectId') ?? '' }],
+        sshPublicKeys: Object.fromEntries(osLoginKeys.filter((k) => k.user === user).map((k) => [k.fingerprint, { key: k.key, fingerprint: k.fingerprint, name: `users/${user}/sshPublicKeys/${k.fingerprint}`, expirationTimeUsec: k.expirationTimeUsec }])),
+      });
+      if (method === 'POST' && seg[2].endsWith(':importSshPublicKey')) {
+        return {
+          op: 'oslogin.importSshPublicKey',
+          api: 'compute',
+          permission: 'compute.oslogin.updateExternalUser',
+          resource: `users/${user}`,
+          handle: () => {
+            const key = String(body?.key ?? '');
+            const blob = key.split(/\s+/)[1] ?? '';
+            const fingerprint = crypto.createHash('sha256').update(blob).digest('hex');
+            osLoginKeys.push({ user, posixUser: posix, key, fingerprint, expirationTimeUsec: body?.expirationTimeUsec });
+            return { status: 200, body: { loginProfile: profile() } };
+          },
+        };
+      }
+      if (method === 'DELETE' && seg[3] === 'sshPublicKeys' && seg[4]) {
+        return {
+          op: 'oslogin.deleteSshPublicKey',
+          api: 'compute',
+          permission: 'compute.oslogin.updateExternalUser',
+          resource: `users/${user}/sshPublicKeys/${seg[4]}`,
+          handle: () => {
+            const i = osLoginKeys.findIndex((k) => k.user === user && k.fingerprint === seg[4]);
+            if (i < 0) return errorResponse('notFound', ctxFor('compute', undefined, undefined, '', `users/${user}/sshPublicKeys/${seg[4]}`));
+            osLoginKeys.splice(i, 1);
+            return { status: 200, body: {} };
+          },
+        };
+      }
+      if (method === 'GET' && seg[3] === 'loginProfile') {
+        return { op: 'oslogin.getLoginProfile', api: 'compute', permission: 'compute.oslogin.get', resource: `users/${user}`, handle: () => ({ status: 200, body: profile() }) };
+      }
+      return undefined;
+    }
 
     // ---- Resource Manager v3 ----
     if (seg[0] === 'v3') {
@@ -1107,6 +1156,7 @@ export async function startFakeGce(world: GceWorld, opts: FakeOptions = {}): Pro
     metadataWrites,
     cloudWrites,
     windowsPasswords,
+    osLoginKeys,
     close,
   };
 }
