@@ -13,7 +13,7 @@ import { findInstance, instanceRef } from '../model/instance-ref.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { diagnoseText, type Diagnosis } from '../reporters/diagnose.js';
 import { GcpProvider } from '../../providers/gcp/index.js';
-import { GuestAccessError, serialPortEnabled, withGuestSession, type Credentials } from '../../providers/gcp/serial/access.js';
+import { GuestAccessError, serialPortEnabled, withGuestSession, type Credentials, type SessionOptions } from '../../providers/gcp/serial/access.js';
 import type { Instance, Inventory } from '../model/inventory.js';
 import { ResetError, resetWindowsPassword } from '../../providers/gcp/windows-password.js';
 import { readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
@@ -41,6 +41,36 @@ export async function windowsCredentials(o: GuestOpts, io: Io): Promise<Credenti
   return { user: o.user, domain: o.domain ?? '', password };
 }
 
+/** What diagnose and fix both start from: the flags checked, the password, the instance and its provider. */
+async function guestTarget(verb: string, ref: string, o: GuestOpts, io: Io) {
+  if (o.from) throw new UsageError(`${verb} talks to the guest: leave out --from and name the project (--project P)`);
+  const timeoutMs = Number(o.timeout) * 1000;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout "${o.timeout}": seconds, a positive number`);
+  const credentials = await windowsCredentials(o, io);
+  const { inventory, providers } = await readScopes({ ...o, provider: o.provider.length ? o.provider : ['gcp'] }, io, new Progress(io));
+  const instance = findInstance(inventory, ref);
+  const gcp = providers.find((p) => p.id === instance.provider);
+  if (!(gcp instanceof GcpProvider)) throw new UsageError(`${verb} reaches the guest through the GCE serial console: ${instance.provider} instances are not supported yet`);
+  return { timeoutMs, credentials, inventory, instance, gcp };
+}
+
+/** How a guest session is run: the same for diagnose and fix. */
+function sessionOptions(o: GuestOpts, io: Io, credentials: Credentials, timeoutMs: number, transcript: string[]): SessionOptions {
+  return {
+    env: io.env,
+    credentials,
+    timeoutMs,
+    keyLifetimeMs: 15 * 60_000,
+    now: io.now,
+    connectAttempts: Number(io.env.RDPCLOUD_SERIAL_CONNECT_ATTEMPTS ?? 5),
+    connectBackoffMs: Number(io.env.RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS ?? 3000),
+    transcript: o.transcript ? (dir, text) => transcript.push(`${dir === 'sent' ? '>>' : '<<'} ${JSON.stringify(text)}`) : undefined,
+    say: (line) => io.stderr(`${line}\n`),
+    enableSerialPort: !!o.enableSerialPort,
+    regionalGateway: !!o.regionalGateway,
+  };
+}
+
 /** The cloud writes a guest session makes: the key, and serial-port-enable when it is off and allowed. */
 function accessPlan(instance: Instance, inventory: Inventory, o: GuestOpts & { env_account?: string }): string[] {
   const projectMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
@@ -65,33 +95,14 @@ export async function consent(plan: string[], o: { yes?: boolean }, io: Io): Pro
 export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<number> {
   const port = parsePort(o.port);
   const sources = sourcesOf(o);
-  if (o.from) throw new UsageError('diagnose talks to the guest: leave out --from and name the project (--project P)');
-  const timeoutMs = Number(o.timeout) * 1000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout "${o.timeout}": seconds, a positive number`);
-  const credentials = await windowsCredentials(o, io);
-  const { inventory, providers } = await readScopes({ ...o, provider: o.provider.length ? o.provider : ['gcp'] }, io, new Progress(io));
-  const instance = findInstance(inventory, ref);
-  const gcp = providers.find((p) => p.id === instance.provider);
-  if (!(gcp instanceof GcpProvider)) throw new UsageError(`diagnose reaches the guest through the GCE serial console: ${instance.provider} instances are not supported yet`);
+  const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('diagnose', ref, o, io);
   const cloud = evaluate({ ...inventory, instances: [instance] }, sources, port).results;
   const d: Diagnosis = { ref: instanceRef(instance), state: instance.state, cloud };
   const transcript: string[] = [];
   try {
     await consent([...accessPlan(instance, inventory, { ...o, env_account: io.env.RDPCLOUD_GCP_ACCOUNT }), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user} and run read-only commands (sc query, reg query, qwinsta, netstat, netsh ... show, net localgroup, wevtutil)`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
-    const checks = await withGuestSession(gcp, instance, scopeMd, {
-      env: io.env,
-      credentials,
-      timeoutMs,
-      keyLifetimeMs: 15 * 60_000,
-      now: io.now,
-      connectAttempts: Number(io.env.RDPCLOUD_SERIAL_CONNECT_ATTEMPTS ?? 5),
-      connectBackoffMs: Number(io.env.RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS ?? 3000),
-      transcript: o.transcript ? (dir, text) => transcript.push(`${dir === 'sent' ? '>>' : '<<'} ${JSON.stringify(text)}`) : undefined,
-      say: (line) => io.stderr(`${line}\n`),
-      enableSerialPort: !!o.enableSerialPort,
-      regionalGateway: !!o.regionalGateway,
-    }, (sac) => diagnoseGuest((command) => sac.run(command)));
+    const checks = await withGuestSession(gcp, instance, scopeMd, sessionOptions(o, io, credentials, timeoutMs, transcript), (sac) => diagnoseGuest((command) => sac.run(command)));
     d.guest = { checks: inGuideOrder(checks) };
   } catch (e) {
     if (!(e instanceof GuestAccessError)) throw e;
@@ -123,14 +134,7 @@ export interface StepOutcome {
 
 /** `rdpcloud fix`: diagnose, plan, confirm, apply, diagnose again; a plan is shown before anything changes. */
 export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
-  if (o.from) throw new UsageError('fix talks to the guest: leave out --from and name the project (--project P)');
-  const timeoutMs = Number(o.timeout) * 1000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new UsageError(`--timeout "${o.timeout}": seconds, a positive number`);
-  const credentials = await windowsCredentials(o, io);
-  const { inventory, providers } = await readScopes({ ...o, provider: o.provider.length ? o.provider : ['gcp'] }, io, new Progress(io));
-  const instance = findInstance(inventory, ref);
-  const gcp = providers.find((p) => p.id === instance.provider);
-  if (!(gcp instanceof GcpProvider)) throw new UsageError(`fix reaches the guest through the GCE serial console: ${instance.provider} instances are not supported yet`);
+  const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('fix', ref, o, io);
   // The cloud side: from the fix source (default iap) the path must be open; one narrow rule if it is not.
   const fixSources = sourcesOf({ ...o, source: o.source.length ? o.source : ['iap'] }).filter((s) => !s.providers || s.providers.includes('gcp'));
   const cloudNow = evaluate({ ...inventory, instances: [instance] }, fixSources, parsePort(o.port)).results;
@@ -153,19 +157,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   try {
     await consent([...accessPlan(instance, inventory, { ...o, env_account: io.env.RDPCLOUD_GCP_ACCOUNT }), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user}, diagnose, and ${o.dryRun ? 'show the plan only' : 'apply the plan it shows (confirmed again unless --yes)'}`], o, io);
     const scopeMd = inventory.scopes.find((s) => s.provider === 'gcp' && s.scope === instance.scope)?.metadata;
-    await withGuestSession(gcp, instance, scopeMd, {
-      env: io.env,
-      credentials,
-      timeoutMs,
-      keyLifetimeMs: 15 * 60_000,
-      now: io.now,
-      connectAttempts: Number(io.env.RDPCLOUD_SERIAL_CONNECT_ATTEMPTS ?? 5),
-      connectBackoffMs: Number(io.env.RDPCLOUD_SERIAL_CONNECT_BACKOFF_MS ?? 3000),
-      transcript: o.transcript ? (dir, text) => transcript.push(`${dir === 'sent' ? '>>' : '<<'} ${JSON.stringify(text)}`) : undefined,
-      say: (line) => io.stderr(`${line}\n`),
-      enableSerialPort: !!o.enableSerialPort,
-      regionalGateway: !!o.regionalGateway,
-    }, async (sac) => {
+    await withGuestSession(gcp, instance, scopeMd, sessionOptions(o, io, credentials, timeoutMs, transcript), async (sac) => {
       const run = (command: string) => sac.run(command);
       before = inGuideOrder(await diagnoseGuest(run));
       plan = planGuestFixes(before, { restartService: !!o.restartService, nlaOff: !!o.nlaOff, stamp: io.now().toISOString().replace(/[:.]/g, '').replace(/\d{3}Z$/, 'Z') });
