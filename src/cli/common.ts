@@ -24,6 +24,8 @@ export interface Io {
   promptSecret?(question: string): Promise<string>;
   confirm?(question: string): Promise<boolean>;
   now(): Date;
+  /** Where rdpcloud.yaml is looked for and relative paths start (default: the process's). */
+  cwd?: string;
 }
 
 export interface CommonOpts {
@@ -40,8 +42,8 @@ export interface CommonOpts {
   azureEndpoint?: string;
   from?: string;
   source: string[];
-  port: string;
-  concurrency: string;
+  port?: string;
+  concurrency?: string;
   gcpEndpoint?: string;
   debug?: boolean;
 }
@@ -62,7 +64,7 @@ export function scopeOptions(cmd: Command): Command {
     .option('--subscription <id>', 'Azure subscription (repeatable; default: every enabled one the credential can see)', collectRepeat, [])
     .option('--azure-cloud <cloud>', 'public (default), usgov or china')
     .option('--azure-endpoint <url>', 'replaces the ARM host, e.g. https://management.azure.com (env RDPCLOUD_AZURE_ENDPOINT); http only for loopback')
-    .option('--concurrency <n>', 'scopes read in parallel per provider', '8')
+    .option('--concurrency <n>', 'scopes read in parallel per provider (default 8)')
     .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
     .option('--debug', 'show stack traces for internal errors');
 }
@@ -71,7 +73,7 @@ export function judgeOptions(cmd: Command): Command {
   return cmd
     .option('--from <inventory.json>', 'audit a saved inventory (rdpcloud snapshot) offline, no credentials')
     .option('--source <source>', 'internet (default), iap, a CIDR, or a source set from rdpcloud.yaml; repeatable', collectRepeat, [])
-    .option('--port <n>', 'TCP port to judge', '3389');
+    .option('--port <n>', 'TCP port to judge (default 3389)');
 }
 
 export function parseConcurrency(v: string): number {
@@ -126,7 +128,7 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
   };
   const providers = createProviders(names, flags, ctx);
   const inv = await collectInventory(providers, {
-    concurrency: parseConcurrency(o.concurrency),
+    concurrency: parseConcurrency(o.concurrency ?? '8'),
     now: io.now,
     tool: { name: 'rdpcloud', version: VERSION },
     onScope: (done, total) => progress.scopes(done, total),

@@ -93,7 +93,7 @@ export async function consent(plan: string[], o: { yes?: boolean }, io: Io): Pro
 }
 
 export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<number> {
-  const port = parsePort(o.port);
+  const port = parsePort(o.port ?? '3389');
   const sources = sourcesOf(o);
   const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('diagnose', ref, o, io);
   const cloud = evaluate({ ...inventory, instances: [instance] }, sources, port).results;
@@ -137,7 +137,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('fix', ref, o, io);
   // The cloud side: from the fix source (default iap) the path must be open; one narrow rule if it is not.
   const fixSources = sourcesOf({ ...o, source: o.source.length ? o.source : ['iap'] }).filter((s) => !s.providers || s.providers.includes('gcp'));
-  const cloudNow = evaluate({ ...inventory, instances: [instance] }, fixSources, parsePort(o.port)).results;
+  const cloudNow = evaluate({ ...inventory, instances: [instance] }, fixSources, parsePort(o.port ?? '3389')).results;
   const cloudPlans = cloudNow.map((r) => {
     try {
       return planCloudFix(instance, r, fixSources.find((s) => s.label === r.source)!.all.toCidrs(), { allowWorld: !!o.allowWorld });
@@ -200,7 +200,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
       if (cloudFixes.length) {
         const again = await readScopes({ ...o, provider: ['gcp'], project: [instance.scope, ...new Set(cloudFixes.map((f) => f.project))] }, io, new Progress(io));
         const fresh = again.inventory.instances.find((i) => i.id === instance.id) ?? instance;
-        cloudAfter = evaluate({ ...again.inventory, instances: [fresh] }, fixSources, parsePort(o.port)).results;
+        cloudAfter = evaluate({ ...again.inventory, instances: [fresh] }, fixSources, parsePort(o.port ?? '3389')).results;
       }
     }
   } catch (e) {

@@ -1,48 +1,22 @@
 // The command line. run(argv, io) returns an exit code; only bin.ts exits the process.
 import { Command, CommanderError, Option } from 'commander';
-import { writeFile } from 'node:fs/promises';
 import { EXIT, InputError, RdpcloudError, ScopeError, UsageError } from '../errors.js';
-import type { Inventory } from '../model/inventory.js';
-import { REPORT_SCHEMA_VERSION, SEVERITIES, type Report, type Severity } from '../model/results.js';
+import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { evaluate } from '../engine/evaluate.js';
-import { atOrAbove, builtinFindings, reachabilityFindings, DEFAULT_FINDING_OPTIONS } from '../engine/findings.js';
-import { exposureSource, parsePort, resolveSource, type Source } from '../engine/sources.js';
+import { exposureSource, parsePort, resolveSource } from '../engine/sources.js';
 import { remedyFor } from '../engine/remediation.js';
 import { compareViews, type Verification } from '../engine/verify.js';
-import { jsonReport } from '../reporters/json.js';
-import { tableReport } from '../reporters/table.js';
 import { explainText } from '../reporters/explain.js';
 import { saveInventory } from './inventory-file.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { VERSION } from './version.js';
 import { runDiagnose, runFix, runResetPassword, type FixOpts, type GuestOpts, type ResetOpts } from './guest.js';
-import { collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
+import { runAudit, runPoliciesList, type AuditOpts } from './audit.js';
+import { FORMATS } from '../reporters/index.js';
+import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
 
 export type { Io } from './common.js';
-
-const FORMATS = ['table', 'json'] as const;
-type Format = (typeof FORMATS)[number];
-
-function buildReport(inv: Inventory, sources: Source[], port: number, io: Io): Report {
-  const ev = evaluate(inv, sources, port);
-  const os = new Map(inv.instances.map((i) => [`${i.provider}|${i.scope}|${i.location}|${i.id}`, i.os]));
-  const findings = [
-    ...builtinFindings(ev, { ...DEFAULT_FINDING_OPTIONS, port }),
-    ...reachabilityFindings(ev.results, (r) => os.get(`${r.provider}|${r.scope}|${r.location}|${r.instanceId}`) ?? 'unknown'),
-  ];
-  return {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: 'rdpcloud', version: VERSION },
-    generatedAt: io.now().toISOString(),
-    port,
-    sources: sources.map((s) => s.label),
-    scopes: inv.scopes.map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}), ...(s.warnings?.length ? { warnings: s.warnings } : {}) })),
-    instances: ev.instances,
-    results: ev.results,
-    findings,
-  };
-}
 
 /** One line per failed scope (error) and per incomplete one (warning), on stderr. */
 function reportScopeProblems(scopes: { provider: string; scope: string; status: string; error?: string; warnings?: string[] }[], io: Io): void {
@@ -50,24 +24,6 @@ function reportScopeProblems(scopes: { provider: string; scope: string; status: 
     if (s.status === 'failed') io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
     for (const w of s.warnings ?? []) io.stderr(`warning: ${s.provider}:${s.scope}: ${w}\n`);
   }
-}
-
-export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
-  if (report.scopes.some((s) => s.status === 'failed' || s.warnings?.length) || report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error')) {
-    return EXIT.incomplete;
-  }
-  if (!exitZero && report.findings.some((f) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, failOn))) return EXIT.findings;
-  return EXIT.clean;
-}
-
-function formatOf(name: string | undefined, file?: string): Format {
-  const f = name ?? (file?.endsWith('.json') ? 'json' : 'table');
-  if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format "${f}": use ${FORMATS.join(' or ')}`);
-  return f as Format;
-}
-
-function render(report: Report, format: Format, color: boolean): string {
-  return format === 'json' ? jsonReport(report) : tableReport(report, { color });
 }
 
 /** diagnose, fix and reset-password work on one instance: a cloud call that fails means they could not run (2). */
@@ -90,25 +46,29 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s), outputError: (s, write) => write(s) })
     .showSuggestionAfterError();
 
-  const audit = judgeOptions(scopeOptions(program.command('audit').description('verdicts and findings for every instance in the chosen scopes')))
-    .addOption(new Option('--format <format>', 'table or json').choices([...FORMATS]))
-    .option('-o, --output <file>', 'write the report to a file (format from the extension); repeatable', collectRepeat, [])
-    .addOption(new Option('--fail-on <severity>', 'exit 1 on findings at or above this severity').choices([...SEVERITIES, 'none']).default('high'))
-    .option('--exit-zero', 'findings do not fail the run (exit 0 instead of 1)')
-    .action(async (o: CommonOpts & { format?: string; output: string[]; failOn: Severity | 'none'; exitZero?: boolean }) => {
-      const port = parsePort(o.port);
-      const sources = sourcesOf(o);
-      const progress = new Progress(io);
-      const inv = await readInventory(o, io, progress);
-      const report = buildReport(inv, sources, port, io);
-      for (const file of o.output) {
-        await writeFile(file, render(report, formatOf(o.format, file), false));
-      }
-      if (o.output.length === 0 || o.format) io.stdout(render(report, formatOf(o.format), io.stdoutIsTTY && !io.env.NO_COLOR));
-      reportScopeProblems(report.scopes, io);
-      code = exitCodeOf(report, o.failOn, !!o.exitZero);
+  judgeOptions(scopeOptions(program.command('audit').description('verdicts and policy results for every instance in the chosen scopes')))
+    .option('--config <file>', 'rdpcloud.yaml to use (default: ./rdpcloud.yaml or ./rdpcloud.yml when present)')
+    .option('--policy <file|dir>', 'your own policy files, besides the chosen packs; repeatable', collectRepeat, [])
+    .option('--pack <names>', `built-in packs to run, comma-separated (default: all; none = only --policy files)`, collectList, [])
+    .addOption(new Option('--format <format>', 'report on stdout; with --output, the format of files whose extension does not tell').choices([...FORMATS]))
+    .option('-o, --output <file>', 'write the report to a file, format from the extension (.json .sarif .xml .md .csv .ocsf.json .txt); repeatable', collectRepeat, [])
+    .option('--fail-on <severity>', 'exit 1 on failures at or above: critical, high (default), medium, low, info, none')
+    .option('--exit-zero', 'failures do not fail the run (exit 0 instead of 1)')
+    .option('--baseline <report.json>', 'an earlier JSON report: mark failures new or unchanged, list the fixed ones; only new ones fail the run')
+    .action(async (o: AuditOpts) => {
+      code = await runAudit(o, io);
     });
-  void audit;
+
+  program
+    .command('policies')
+    .description('list the policies and packs (id, severity, compliance ids)')
+    .option('--config <file>', 'rdpcloud.yaml whose policies and overrides to include')
+    .option('--policy <file|dir>', 'your own policy files; repeatable', collectRepeat, [])
+    .option('--pack <names>', 'only these packs, comma-separated', collectList, [])
+    .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']).default('table'))
+    .action(async (o: { policy: string[]; pack: string[]; format?: string; config?: string }) => {
+      code = await runPoliciesList(o, io);
+    });
 
   scopeOptions(program.command('snapshot').description('save the inventory (versioned JSON) for offline audits'))
     .requiredOption('-o, --output <file>', 'inventory file to write')
@@ -127,7 +87,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--verify-with-api', "cross-check the verdicts with the cloud's own effective rules (GCP instances.getEffectiveFirewalls, Azure listEffectiveNetworkSecurityGroups)")
     .action(async (ref: string, o: CommonOpts & { format: string; verifyWithApi?: boolean }) => {
-      const port = parsePort(o.port);
+      const port = parsePort(o.port ?? '3389');
       const sources = sourcesOf(o);
       const progress = new Progress(io);
       if (o.verifyWithApi && o.from) throw new UsageError('--verify-with-api asks the cloud: leave out --from and name the scope (--project, --subscription)');

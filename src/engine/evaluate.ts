@@ -263,6 +263,8 @@ export interface Exposure {
   exposed: AddressSet;
   /** The deciding rules for those addresses (the allows are what exposes it). */
   reasons: Reason[];
+  /** The sanctioned gateways (iap, bastion, ssm) and whether each can reach the instance. */
+  gateways: { gateway: string; allowed: boolean }[];
 }
 
 export interface Evaluation {
@@ -316,7 +318,7 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
     const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(outside, gateways, priv) };
     instances.push(summary);
     const verdict = internet.verdict === 'unknown' || outside.verdict === 'unknown' ? 'unknown' : internet.verdict;
-    exposures.push({ instance: summary, verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons });
+    exposures.push({ instance: summary, verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons, gateways });
   }
   return { results, instances, exposures };
 }

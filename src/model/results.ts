@@ -2,7 +2,7 @@
 // layer; an access summary per instance; findings. The JSON report (`--format json`) is these, versioned.
 import type { OsFamily, Provider } from './inventory.js';
 
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 export type Verdict = 'reachable' | 'partial' | 'blocked' | 'unknown';
 export type Access = 'exposed' | 'gateway-only' | 'private-only' | 'unreachable';
@@ -31,8 +31,13 @@ export interface InstanceRef {
   provider: Provider;
   scope: string;
   location: string;
+  /** The instance's name; for a rule-set resource, the rule set's ("security group sg-0abc (rdp-world)"). */
   instance: string;
   instanceId: string;
+  /** Absent for instances; `rule-set` when the policy judged a firewall, security group, network ACL or NSG. */
+  kind?: 'rule-set';
+  /** The reference suppressions and baselines match: gcp:PROJECT/ZONE/NAME, aws:ACCOUNT/REGION/ID, azure:SUB/RG/NAME, or PROVIDER:RULE-SET-ID. */
+  ref?: string;
 }
 
 export interface Result extends InstanceRef {
@@ -64,7 +69,39 @@ export interface Finding {
   resource: InstanceRef;
   message: string;
   source?: string;
-  suppressed?: { reason: string; expires?: string };
+  /** The rules the message names. */
+  rules?: string[];
+  /** The policy's fix for this cloud, placeholders filled. */
+  remediation?: string;
+  suppressed?: { reason: string; expires: string };
+  /** With --baseline: whether the failure was already in the baseline. */
+  baseline?: 'new' | 'unchanged';
+}
+
+/** The policies a report ran (SARIF rules, JUnit suites, `rdpcloud policies`). */
+export interface PolicySummary {
+  id: string;
+  title: string;
+  severity: Severity;
+  pack: string;
+  description: string;
+  checkType: string;
+  resource: 'instance' | 'rule-set';
+  compliance: { framework: string; version: string; id: string; title: string }[];
+  references: string[];
+  remediation: Partial<Record<Provider, string>>;
+  /** The policy file, relative to the installation (built-ins) or the working directory. */
+  file: string;
+}
+
+/** With --baseline: failures new since the baseline, gone from it, and unchanged. */
+export interface Drift {
+  baseline: string;
+  baselineGeneratedAt: string;
+  new: number;
+  unchanged: number;
+  /** Failures of the baseline that no longer fail (fixed, or their resource is gone). */
+  fixed: Finding[];
 }
 
 export interface ScopeStatus {
@@ -86,4 +123,6 @@ export interface Report {
   instances: InstanceSummary[];
   results: Result[];
   findings: Finding[];
+  policies: PolicySummary[];
+  drift?: Drift;
 }

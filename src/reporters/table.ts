@@ -1,5 +1,6 @@
 // `--format table`: grouped by scope, fits 100 columns, colour only when writing to a terminal.
-import { SEVERITIES, type Report, type Result, type Severity, type Verdict } from '../model/results.js';
+import type { Report, Result, Verdict } from '../model/results.js';
+import { activeFailures, bySeverity, refOf, titleOf } from './common.js';
 
 export interface TableOptions {
   color: boolean;
@@ -65,21 +66,28 @@ export function tableReport(report: Report, o: TableOptions): string {
     }
     lines.push('');
   }
-  const rank = (sev: Severity) => SEVERITIES.indexOf(sev);
-  const failing = report.findings.filter((f) => f.status === 'fail' && !f.suppressed).sort((a, b) => rank(a.severity) - rank(b.severity));
+  // Findings grouped by policy, most severe first; each resource on its own line with the message under it.
+  const failing = activeFailures(report).sort(bySeverity);
   if (failing.length) {
     lines.push(`FINDINGS (${failing.length})`);
+    let last = '';
     for (const f of failing) {
-      const sev = f.severity.toUpperCase().padEnd(6);
-      const head = `${paint(f.severity === 'high' || f.severity === 'critical' ? 'high' : f.severity === 'medium' ? 'medium' : 'low', sev)} ${f.policyId} ${f.resource.scope}/${f.resource.instance}`;
-      lines.push(head);
-      lines.push(`       ${f.message.length > 93 ? f.message.slice(0, 92) + '~' : f.message}`);
+      const group = `${f.policyId}|${f.severity}`;
+      if (group !== last) {
+        const sev = f.severity.toUpperCase().padEnd(6);
+        lines.push(`${paint(f.severity === 'high' || f.severity === 'critical' ? 'high' : f.severity === 'medium' ? 'medium' : 'low', sev)} ${f.policyId}: ${titleOf(report, f.policyId)}`);
+        last = group;
+      }
+      lines.push(`  ${refOf(f)}${f.baseline === 'new' ? ' (new)' : ''}`);
+      lines.push(`    ${f.message.length > 94 ? f.message.slice(0, 93) + '~' : f.message}`);
     }
     lines.push('');
   }
+  const suppressed = report.findings.filter((f) => f.suppressed);
+  if (suppressed.length) lines.push(paint('dim', `${suppressed.length} suppressed finding(s) (see --format json or sarif for reasons and expiry dates)`), '');
   const errors = report.findings.filter((f) => f.status === 'error');
   const failed = report.scopes.filter((s) => s.status === 'failed').length;
   const counts = (['reachable', 'partial', 'blocked', 'unknown'] as const).map((v) => `${report.results.filter((r) => r.verdict === v).length} ${v}`);
-  lines.push(`${report.instances.length} instances in ${report.scopes.length - failed} scope(s)${failed ? `, ${failed} scope(s) failed` : ''}; ${counts.join(', ')}; ${failing.length} finding(s)${errors.length ? `, ${errors.length} check(s) could not decide` : ''}`);
+  lines.push(`${report.instances.length} instances in ${report.scopes.length - failed} scope(s)${failed ? `, ${failed} scope(s) failed` : ''}; ${counts.join(', ')}; ${failing.length} finding(s)${report.drift ? ` (${report.drift.new} new, ${report.drift.fixed.length} fixed since the baseline)` : ''}${errors.length ? `, ${errors.length} check(s) could not decide` : ''}`);
   return lines.join('\n') + '\n';
 }

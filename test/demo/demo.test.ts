@@ -144,7 +144,7 @@ describe('the demo organisation through the real SDK and the fake Compute Engine
   });
 
   it('world-open RDP is a high finding, the office range low, IAP-only none', () => {
-    const f = (name: string) => report.findings.find((x) => x.policyId === 'rdp-world-open' && x.resource.instance === name)!;
+    const f = (name: string) => report.findings.find((x) => x.policyId === 'rdp-internet-exposed' && x.resource.instance === name)!;
     expect(f('win-web-01')).toMatchObject({ status: 'fail', severity: 'high' });
     expect(f('win-fin-02')).toMatchObject({ status: 'fail', severity: 'high' }); // all of the IPv6 internet
     expect(f('win-fin-02').message).not.toContain('34.140.7.22'); // its IPv4 address is closed

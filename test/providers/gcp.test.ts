@@ -135,7 +135,7 @@ describe('gcp provider against the fake Compute Engine', () => {
     expect(org.reasons.map((x) => x.rule)).toEqual(['org-allow-partner', 'org-deny-rdp']);
     // all 10 instances of proj-a arrived over pages of 3
     expect(rep.instances.filter((i) => i.scope === P)).toHaveLength(10);
-    const f = rep.findings.find((x) => x.resource.instance === 'win-open' && x.policyId === 'rdp-world-open');
+    const f = rep.findings.find((x) => x.resource.instance === 'win-open' && x.policyId === 'rdp-internet-exposed');
     expect(f).toMatchObject({ status: 'fail', severity: 'high' });
   });
 

@@ -1,0 +1,191 @@
+// `rdpcloud audit` and `rdpcloud policies`: the config file, the policy catalog, the inventory, the engine,
+// the policies, suppressions and the baseline, then every requested output. Exit codes per interface.md.
+import { readFile, writeFile } from 'node:fs/promises';
+import { EXIT, InputError, UsageError } from '../errors.js';
+import type { Inventory } from '../model/inventory.js';
+import { REPORT_SCHEMA_VERSION, type PolicySummary, type Report, type Severity } from '../model/results.js';
+import { evaluate } from '../engine/evaluate.js';
+import { atOrAbove } from '../engine/grade.js';
+import { parsePort, resolveSource, type Source } from '../engine/sources.js';
+import { loadConfig, type Config } from '../policies/config.js';
+import { applyOverrides, choosePolicies, loadCatalog } from '../policies/load.js';
+import { runContext, runPolicies } from '../policies/run.js';
+import { applySuppressions } from '../policies/suppressions.js';
+import { compareBaseline } from '../policies/baseline.js';
+import type { Policy } from '../policies/types.js';
+import { FORMATS, formatOfFile, render, type Format } from '../reporters/index.js';
+import { Progress } from './progress.js';
+import { VERSION } from './version.js';
+import { collectList, readInventory, type CommonOpts, type Io } from './common.js';
+
+export interface AuditOpts extends CommonOpts {
+  format?: string;
+  output: string[];
+  failOn?: Severity | 'none';
+  exitZero?: boolean;
+  config?: string;
+  policy: string[];
+  pack: string[];
+  baseline?: string;
+}
+
+export function policySummary(p: Policy): PolicySummary {
+  return {
+    id: p.id,
+    title: p.title,
+    severity: p.severity,
+    pack: p.pack,
+    description: p.description,
+    checkType: p.check.type,
+    resource: p.resource,
+    compliance: p.compliance,
+    references: p.references,
+    remediation: p.remediation,
+    file: p.file,
+  };
+}
+
+/** Flags win; the config fills in what the flags leave out (scopes only when no scope flag and no --from). */
+export function withConfig(o: AuditOpts, c: Config | undefined): AuditOpts {
+  if (!c) return o;
+  const anyScope = o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length || o.from;
+  return {
+    ...o,
+    project: anyScope ? o.project : c.projects,
+    allProjects: anyScope ? o.allProjects : c.allProjects,
+    region: o.region.length ? o.region : c.regions,
+    roleArn: anyScope ? o.roleArn : c.roleArns,
+    subscription: anyScope ? o.subscription : c.subscriptions,
+    source: o.source.length ? o.source : ['internet', ...Object.keys(c.sources)],
+    port: o.port ?? (c.port !== undefined ? String(c.port) : undefined),
+    concurrency: o.concurrency ?? (c.concurrency !== undefined ? String(c.concurrency) : undefined),
+    failOn: o.failOn ?? c.failOn,
+    pack: o.pack.length ? o.pack : (c.packs ?? []),
+  };
+}
+
+async function readBaseline(file: string): Promise<Report> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (--baseline names an earlier `rdpcloud audit --format json` report)' : `cannot read it: ${(e as Error).message}`]);
+  }
+  let data: Partial<Report>;
+  try {
+    data = JSON.parse(text) as Partial<Report>;
+  } catch {
+    throw new InputError(file, ['not JSON: --baseline takes an earlier `rdpcloud audit --format json` report']);
+  }
+  if (!Array.isArray(data.findings) || typeof data.generatedAt !== 'string' || typeof data.schemaVersion !== 'number') {
+    throw new InputError(file, ['not an rdpcloud JSON report (no schemaVersion, generatedAt and findings): write one with `rdpcloud audit --format json -o FILE`']);
+  }
+  if (data.schemaVersion > REPORT_SCHEMA_VERSION) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} is newer than this rdpcloud reads (${REPORT_SCHEMA_VERSION})`]);
+  return data as Report;
+}
+
+export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
+  if (report.scopes.some((s) => s.status === 'failed' || s.warnings?.length) || report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error')) {
+    return EXIT.incomplete;
+  }
+  // With a baseline, only what is new since then fails the run: the known backlog is tracked, not re-failed.
+  const counts = (f: Report['findings'][number]) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, failOn) && (!report.drift || f.baseline === 'new');
+  if (!exitZero && report.findings.some(counts)) return EXIT.findings;
+  return EXIT.clean;
+}
+
+function parseFailOn(v: string | undefined): Severity | 'none' {
+  const allowed = ['critical', 'high', 'medium', 'low', 'info', 'none'];
+  if (v === undefined) return 'high';
+  if (!allowed.includes(v)) throw new UsageError(`--fail-on "${v}": use ${allowed.join(', ')}`);
+  return v as Severity | 'none';
+}
+
+function formatNamed(name: string): Format {
+  if (!(FORMATS as readonly string[]).includes(name)) throw new UsageError(`--format "${name}": use ${FORMATS.join(', ')}`);
+  return name as Format;
+}
+
+export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
+  const cwd = io.cwd ?? process.cwd();
+  const config = await loadConfig(flags.config, cwd);
+  const o = withConfig(flags, config);
+  const port = parsePort(o.port ?? '3389');
+  const failOn = parseFailOn(o.failOn);
+  const stdoutFormat = o.format ? formatNamed(o.format) : 'table';
+  const outputs = o.output.map((file) => {
+    const f = formatOfFile(file) ?? (o.format ? formatNamed(o.format) : undefined);
+    if (!f) throw new UsageError(`--output "${file}": cannot tell the format from the extension; add --format or name it .json, .sarif, .xml, .md, .csv, .ocsf.json or .txt`);
+    return { file, format: f };
+  });
+  const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy] });
+  const policies = applyOverrides(choosePolicies(catalog, o.pack), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml');
+  const named = config?.sources ?? {};
+  const labels = [...new Set(o.source.length ? o.source : ['internet'])];
+  // Sources a policy names (source-reachability `sources`) are judged too, so its check can read them.
+  for (const p of policies) for (const s of (p.check.params.sources as string[] | undefined) ?? []) if (!labels.includes(s)) labels.push(s);
+  const sources: Source[] = labels.map((l) => resolveSource(l, named));
+  const baseline = o.baseline ? await readBaseline(o.baseline) : undefined;
+
+  const progress = new Progress(io);
+  const inv: Inventory = await readInventory({ ...o, port: String(port), concurrency: o.concurrency ?? '8' }, io, progress);
+  const ev = evaluate(inv, sources, port);
+  const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label, ...(config?.mustReach[s.label] ? { mustReach: config.mustReach[s.label] } : {}) }));
+  const raw = runPolicies(policies, runContext(inv, ev, port, declared));
+  const { findings: suppressed, unused } = applySuppressions(raw, config?.suppressions ?? [], io.now());
+  for (const s of unused) io.stderr(`warning: ${s.where}: the suppression of ${s.policy}${s.resource ? ` for ${s.resource}` : ''} matched no failing result; remove it if it is no longer needed\n`);
+  let report: Report = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'rdpcloud', version: VERSION },
+    generatedAt: io.now().toISOString(),
+    port,
+    sources: sources.map((s) => s.label),
+    scopes: inv.scopes.map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}), ...(s.warnings?.length ? { warnings: s.warnings } : {}) })),
+    instances: ev.instances,
+    results: ev.results,
+    findings: suppressed,
+    policies: policies.map(policySummary),
+  };
+  if (baseline) {
+    const d = compareBaseline(report.findings, baseline, o.baseline!);
+    report = { ...report, findings: d.findings, drift: d.drift };
+  }
+  const sarifLocation = config?.file ?? o.from ?? 'rdpcloud.yaml';
+  for (const out of outputs) await writeFile(out.file, render(report, out.format, { color: false, sarifLocation }));
+  if (outputs.length === 0 || o.format) io.stdout(render(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation }));
+  else io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);
+  for (const s of report.scopes) {
+    if (s.status === 'failed') io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
+    for (const w of s.warnings ?? []) io.stderr(`warning: ${s.provider}:${s.scope}: ${w}\n`);
+  }
+  return exitCodeOf(report, failOn, !!o.exitZero);
+}
+
+const SHORT: Record<string, string> = {
+  'CIS Google Cloud Platform Foundation Benchmark': 'CIS GCP',
+  'CIS Amazon Web Services Foundations Benchmark': 'CIS AWS',
+  'CIS Microsoft Azure Foundations Benchmark': 'CIS Azure',
+};
+
+export async function runPoliciesList(o: { policy: string[]; pack: string[]; format?: string; config?: string }, io: Io): Promise<number> {
+  const config = await loadConfig(o.config, io.cwd ?? process.cwd());
+  const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy] });
+  const policies = applyOverrides(choosePolicies(catalog, o.pack.length ? o.pack : config?.packs), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml');
+  if (o.format === 'json') {
+    io.stdout(JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, packs: Object.fromEntries(catalog.packs), policies: policies.map(policySummary) }, null, 2) + '\n');
+    return EXIT.clean;
+  }
+  const lines: string[] = [];
+  for (const pack of [...new Set(policies.map((p) => p.pack))]) {
+    lines.push(`${pack}`);
+    for (const p of policies.filter((x) => x.pack === pack)) {
+      lines.push(`  ${p.id.padEnd(44)} ${p.severity.padEnd(7)} ${p.resource.padEnd(9)} ${p.title}`);
+      if (p.compliance.length) lines.push(`  ${''.padEnd(44)} ${p.compliance.map((c) => `${SHORT[c.framework] ?? c.framework} ${c.version} ${c.id}`).join('; ')}`);
+    }
+  }
+  lines.push('', `${policies.length} policies; packs: ${[...catalog.packs.keys()].join(', ')}`);
+  io.stdout(lines.join('\n') + '\n');
+  return EXIT.clean;
+}
+
+export { collectList };

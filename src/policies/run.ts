@@ -1,0 +1,156 @@
+// Running the chosen policies over one evaluated inventory: each policy x selected resource gives exactly one
+// result (pass, fail, not-applicable, error). A check that throws is an `error` result naming the check, and
+// the run goes on. Pure: the inventory and the engine's evaluation in, findings out.
+import type { Instance, Inventory, RuleSet } from '../model/inventory.js';
+import { instanceRef } from '../model/instance-ref.js';
+import type { Finding, InstanceRef, InstanceSummary, Result } from '../model/results.js';
+import type { Evaluation, Exposure } from '../engine/evaluate.js';
+import { atMost } from '../engine/grade.js';
+import { ruleSetUses } from '../engine/rule-sets.js';
+import { CHECK_TYPES } from './checks/index.js';
+import { CannotDecide } from './checks/util.js';
+import type { Outcome, Policy, Resource, RunContext, Selector } from './types.js';
+
+const keyOf = (i: { provider: string; scope: string; location: string }, id: string) => `${i.provider}|${i.scope}|${i.location}|${id}`;
+
+export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+^${}()|[\]\\?]/g, '\\$&').replace(/\*/g, '.*')}$`);
+}
+
+export function matchesSelector(instance: Instance, s: Selector): boolean {
+  if (s.provider && !s.provider.includes(instance.provider)) return false;
+  if (s.os && !s.os.includes(instance.os)) return false;
+  if (s.scopes && !s.scopes.some((g) => globToRegExp(g).test(instance.scope))) return false;
+  for (const [k, v] of Object.entries(s.labels ?? {})) {
+    const have = instance.labels[k];
+    if (have === undefined || (v !== '*' && have !== v)) return false;
+  }
+  return true;
+}
+
+function ruleSetSelected(rs: RuleSet, s: Selector): boolean {
+  if (s.provider && !s.provider.includes(rs.provider)) return false;
+  if (s.scopes && !s.scopes.some((g) => globToRegExp(g).test(rs.scope))) return false;
+  if (s.kinds && !s.kinds.includes(rs.kind)) return false;
+  return true;
+}
+
+export function runContext(inventory: Inventory, ev: Evaluation, port: number, declaredSources: RunContext['declaredSources']): RunContext {
+  const summaries = new Map<string, InstanceSummary>();
+  const exposures = new Map<string, Exposure>();
+  const results = new Map<string, Result[]>();
+  for (const s of ev.instances) summaries.set(keyOf(s, s.instanceId), s);
+  for (const x of ev.exposures) exposures.set(keyOf(x.instance, x.instance.instanceId), x);
+  for (const r of ev.results) {
+    const k = keyOf(r, r.instanceId);
+    results.set(k, [...(results.get(k) ?? []), r]);
+  }
+  let uses: ReturnType<typeof ruleSetUses> | undefined;
+  const get = <T>(m: Map<string, T>, i: Instance, what: string): T => {
+    const v = m.get(keyOf(i, i.id));
+    if (!v) throw new Error(`no ${what} for ${instanceRef(i)}`);
+    return v;
+  };
+  return {
+    inventory,
+    port,
+    sources: [...new Set(ev.results.map((r) => r.source))],
+    declaredSources,
+    summaryOf: (i) => get(summaries, i, 'summary'),
+    exposureOf: (i) => get(exposures, i, 'exposure'),
+    resultsOf: (i) => results.get(keyOf(i, i.id)) ?? [],
+    ruleSetUse: (rs) => {
+      uses ??= ruleSetUses(inventory);
+      const u = uses.get(rs.id);
+      if (!u) throw new Error(`rule set ${rs.id} is not in the inventory`);
+      return u;
+    },
+    matches: matchesSelector,
+  };
+}
+
+/** The resource as findings, suppressions and baselines name it. */
+export function resourceOf(r: Resource): InstanceRef {
+  if (r.kind === 'instance') {
+    const i = r.instance;
+    return { provider: i.provider, scope: i.scope, location: i.location, instance: i.name, instanceId: i.id, ref: instanceRef(i) };
+  }
+  const rs = r.ruleSet;
+  return { kind: 'rule-set', provider: rs.provider, scope: rs.scope, location: '', instance: rs.name, instanceId: rs.id, ref: ruleSetRef(rs) };
+}
+
+const last = (path: string) => path.split('/').filter(Boolean).pop() ?? path;
+
+/**
+ * A rule set as a user would name it: gcp:PROJECT/network/NET, gcp:PROJECT/firewall-policy/ID@NET,
+ * aws:ACCOUNT/sg-0abc (or acl-0abc), azure:SUBSCRIPTION/RESOURCE_GROUP/NSG@VNET.
+ */
+export function ruleSetRef(rs: RuleSet): string {
+  const [head, at] = rs.id.split('@');
+  if (rs.provider === 'gcp' && rs.kind === 'gcp-vpc-firewall') return `gcp:${rs.scope}/network/${last(head)}`;
+  if (rs.provider === 'gcp' && rs.kind === 'gcp-firewall-policy') return `gcp:${rs.scope}/firewall-policy/${last(head)}${at ? `@${last(at)}` : ''}`;
+  if (rs.provider === 'aws') return `aws:${rs.scope}/${last(head.replace(/\/(in|out)$/, ''))}`;
+  if (rs.provider === 'azure') {
+    const rg = /\/resourcegroups\/([^/]+)/i.exec(head)?.[1] ?? '';
+    return `azure:${rs.scope}/${rg}/${last(head)}${at ? `@${last(at)}` : ''}`;
+  }
+  return `${rs.provider}:${rs.id}`;
+}
+
+function resourcesFor(p: Policy, inv: Inventory): Resource[] {
+  if (p.resource === 'instance') return inv.instances.filter((i) => matchesSelector(i, p.select)).map((instance) => ({ kind: 'instance', instance }));
+  // The return half of an AWS network ACL (its egress entries) is part of the same ACL: judged with the path.
+  return inv.ruleSets.filter((rs) => ruleSetSelected(rs, p.select) && !rs.id.endsWith('/out')).map((ruleSet) => ({ kind: 'rule-set', ruleSet }));
+}
+
+/** The policy's remediation for this cloud with its placeholders filled: {scope} {location} {instance} {id} {ruleSet} {rule} {port}. */
+function remediationFor(p: Policy, r: Resource, o: Outcome, port: number): string | undefined {
+  const ref = resourceOf(r);
+  const template = p.remediation[ref.provider];
+  if (!template) return undefined;
+  const values: Record<string, string> = {
+    scope: ref.scope,
+    project: ref.scope,
+    location: ref.location,
+    instance: ref.instance,
+    id: ref.instanceId,
+    ref: ref.ref ?? '',
+    ruleSet: r.kind === 'rule-set' ? r.ruleSet.name : '',
+    // sg-0abc, acl-0abc, the NSG's name, the VPC network's name: the last part of the id, before an
+    // Azure "@vnet" suffix.
+    ruleSetId: r.kind === 'rule-set' ? (r.ruleSet.id.split('@')[0].replace(/\/(in|out)$/, '').split('/').pop() ?? '') : '',
+    resourceGroup: /\/resourcegroups\/([^/]+)/i.exec(ref.instanceId)?.[1] ?? '',
+    network: r.kind === 'instance' ? (r.instance.nics[0]?.network.split('/').pop() ?? '') : (r.ruleSet.id.split('@')[0].split('/').pop() ?? ''),
+    rule: o.rules?.[0] ?? '',
+    source: o.source ?? '',
+    port: String(port),
+  };
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m).trim();
+}
+
+export function runPolicies(policies: Policy[], ctx: RunContext): Finding[] {
+  const out: Finding[] = [];
+  for (const p of policies) {
+    const check = CHECK_TYPES.get(p.check.type)!;
+    for (const r of resourcesFor(p, ctx.inventory)) {
+      const resource = resourceOf(r);
+      let o: Outcome;
+      try {
+        o = check.check(r, { params: p.check.params, policy: p, run: ctx });
+      } catch (e) {
+        const why = e instanceof CannotDecide ? e.message : `check ${p.check.type} failed: ${(e as Error)?.message ?? e}`;
+        out.push({ policyId: p.id, severity: p.severity, status: 'error', resource, message: why });
+        continue;
+      }
+      const f: Finding = { policyId: p.id, severity: o.status === 'fail' ? atMost(o.severity ?? p.severity, p.severity) : p.severity, status: o.status, resource, message: o.message };
+      if (o.source) f.source = o.source;
+      if (o.rules?.length) f.rules = o.rules;
+      if (o.status === 'fail') {
+        const fix = remediationFor(p, r, o, ctx.port);
+        if (fix) f.remediation = fix;
+      }
+      out.push(f);
+    }
+  }
+  return out;
+}

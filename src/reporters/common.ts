@@ -1,0 +1,15 @@
+// Small things several reporters share: the order findings are shown in, and how a resource is named.
+import { SEVERITIES, type Finding, type Report } from '../model/results.js';
+
+export const bySeverity = (a: Finding, b: Finding) =>
+  SEVERITIES.indexOf(a.severity) - SEVERITIES.indexOf(b.severity) || a.policyId.localeCompare(b.policyId) || refOf(a).localeCompare(refOf(b));
+
+/** gcp:acme-prod/europe-west4-a/win-open, aws:111.../eu-west-1/i-0abc, or PROVIDER:RULE-SET-ID. */
+export function refOf(f: Finding): string {
+  return f.resource.ref ?? `${f.resource.provider}:${f.resource.scope}/${f.resource.location}/${f.resource.instance}`;
+}
+
+/** Failures that count (not suppressed). */
+export const activeFailures = (r: Report) => r.findings.filter((f) => f.status === 'fail' && !f.suppressed);
+
+export const titleOf = (r: Report, policyId: string) => r.policies.find((p) => p.id === policyId)?.title ?? policyId;

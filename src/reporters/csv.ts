@@ -1,0 +1,29 @@
+// `--format csv`: one row per policy x resource, for spreadsheets and ad-hoc joins. RFC 4180 quoting.
+import { stringify } from 'csv-stringify/sync';
+import type { Report } from '../model/results.js';
+import { refOf, titleOf } from './common.js';
+
+export const CSV_COLUMNS = ['status', 'severity', 'policy', 'title', 'provider', 'scope', 'location', 'resource', 'resourceId', 'ref', 'source', 'message', 'rules', 'remediation', 'suppressed', 'suppressedUntil', 'baseline'] as const;
+
+export function csvReport(report: Report): string {
+  const rows = report.findings.map((f) => [
+    f.status,
+    f.severity,
+    f.policyId,
+    titleOf(report, f.policyId),
+    f.resource.provider,
+    f.resource.scope,
+    f.resource.location,
+    f.resource.instance,
+    f.resource.instanceId,
+    refOf(f),
+    f.source ?? '',
+    f.message,
+    (f.rules ?? []).join(' '),
+    f.remediation ?? '',
+    f.suppressed?.reason ?? '',
+    f.suppressed?.expires ?? '',
+    f.baseline ?? '',
+  ]);
+  return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n' });
+}

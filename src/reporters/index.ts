@@ -1,0 +1,51 @@
+// The report formats by name, and the format a file's extension implies. A reporter is a pure function of
+// the report; the CLI writes the files.
+import type { Report } from '../model/results.js';
+import { csvReport } from './csv.js';
+import { jsonReport } from './json.js';
+import { junitReport } from './junit.js';
+import { markdownReport } from './markdown.js';
+import { ocsfReport } from './ocsf.js';
+import { sarifReport } from './sarif.js';
+import { tableReport } from './table.js';
+
+export const FORMATS = ['table', 'json', 'sarif', 'junit', 'markdown', 'csv', 'ocsf'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface RenderOptions {
+  color: boolean;
+  /** The file SARIF results point at (GitHub code scanning needs a location in the repository). */
+  sarifLocation?: string;
+}
+
+export function render(report: Report, format: Format, o: RenderOptions): string {
+  switch (format) {
+    case 'table':
+      return tableReport(report, { color: o.color });
+    case 'json':
+      return jsonReport(report);
+    case 'sarif':
+      return sarifReport(report, { artifact: o.sarifLocation ?? 'rdpcloud.yaml' });
+    case 'junit':
+      return junitReport(report);
+    case 'markdown':
+      return markdownReport(report);
+    case 'csv':
+      return csvReport(report);
+    case 'ocsf':
+      return ocsfReport(report);
+  }
+}
+
+/** .ocsf.json before .json, .sarif(.json), .xml for JUnit, .md, .csv, .txt for the table. */
+export function formatOfFile(file: string): Format | undefined {
+  const f = file.toLowerCase();
+  if (f.endsWith('.ocsf.json') || f.endsWith('.ocsf')) return 'ocsf';
+  if (f.endsWith('.sarif') || f.endsWith('.sarif.json')) return 'sarif';
+  if (f.endsWith('.json')) return 'json';
+  if (f.endsWith('.xml') || f.endsWith('.junit')) return 'junit';
+  if (f.endsWith('.md') || f.endsWith('.markdown')) return 'markdown';
+  if (f.endsWith('.csv')) return 'csv';
+  if (f.endsWith('.txt')) return 'table';
+  return undefined;
+}
