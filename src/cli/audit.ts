@@ -1,6 +1,7 @@
 // `rdpcloud audit` and `rdpcloud policies`: the config file, the policy catalog, the inventory, the engine,
 // the policies, suppressions and the baseline, then every requested output. Exit codes per interface.md.
 import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import type { Inventory } from '../model/inventory.js';
 import { REPORT_SCHEMA_VERSION, type PolicySummary, type Report, type Severity } from '../model/results.js';
@@ -10,6 +11,7 @@ import { parsePort, resolveSource, type Source } from '../engine/sources.js';
 import { loadConfig, type Config } from '../policies/config.js';
 import { applyOverrides, choosePolicies, loadCatalog } from '../policies/load.js';
 import { runContext, runPolicies } from '../policies/run.js';
+import { shownPath } from '../policies/yaml-file.js';
 import { applySuppressions } from '../policies/suppressions.js';
 import { compareBaseline } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
@@ -64,10 +66,10 @@ export function withConfig(o: AuditOpts, c: Config | undefined): AuditOpts {
   };
 }
 
-async function readBaseline(file: string): Promise<Report> {
+async function readBaseline(path: string, file: string): Promise<Report> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (e) {
     throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (--baseline names an earlier `rdpcloud audit --format json` report)' : `cannot read it: ${(e as Error).message}`]);
   }
@@ -81,6 +83,7 @@ async function readBaseline(file: string): Promise<Report> {
     throw new InputError(file, ['not an rdpcloud JSON report (no schemaVersion, generatedAt and findings): write one with `rdpcloud audit --format json -o FILE`']);
   }
   if (data.schemaVersion > REPORT_SCHEMA_VERSION) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} is newer than this rdpcloud reads (${REPORT_SCHEMA_VERSION})`]);
+  if (data.schemaVersion < 2) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} predates the policy packs (its findings have other names): make a new baseline with this rdpcloud`]);
   return data as Report;
 }
 
@@ -109,7 +112,9 @@ function formatNamed(name: string): Format {
 export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   const cwd = io.cwd ?? process.cwd();
   const config = await loadConfig(flags.config, cwd);
-  const o = withConfig(flags, config);
+  // Files named on the command line are relative to the working directory the run was given.
+  const at = (f: string) => resolve(cwd, f);
+  const o = withConfig({ ...flags, ...(flags.from ? { from: at(flags.from) } : {}) }, config);
   const port = parsePort(o.port ?? '3389');
   const failOn = parseFailOn(o.failOn);
   const stdoutFormat = o.format ? formatNamed(o.format) : 'table';
@@ -118,14 +123,14 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     if (!f) throw new UsageError(`--output "${file}": cannot tell the format from the extension; add --format or name it .json, .sarif, .xml, .md, .csv, .ocsf.json or .txt`);
     return { file, format: f };
   });
-  const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy] });
+  const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy], cwd });
   const policies = applyOverrides(choosePolicies(catalog, o.pack), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml');
   const named = config?.sources ?? {};
   const labels = [...new Set(o.source.length ? o.source : ['internet'])];
   // Sources a policy names (source-reachability `sources`) are judged too, so its check can read them.
   for (const p of policies) for (const s of (p.check.params.sources as string[] | undefined) ?? []) if (!labels.includes(s)) labels.push(s);
   const sources: Source[] = labels.map((l) => resolveSource(l, named));
-  const baseline = o.baseline ? await readBaseline(o.baseline) : undefined;
+  const baseline = o.baseline ? await readBaseline(at(o.baseline), o.baseline) : undefined;
 
   const progress = new Progress(io);
   const inv: Inventory = await readInventory({ ...o, port: String(port), concurrency: o.concurrency ?? '8' }, io, progress);
@@ -150,8 +155,8 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     const d = compareBaseline(report.findings, baseline, o.baseline!);
     report = { ...report, findings: d.findings, drift: d.drift };
   }
-  const sarifLocation = config?.file ?? o.from ?? 'rdpcloud.yaml';
-  for (const out of outputs) await writeFile(out.file, render(report, out.format, { color: false, sarifLocation }));
+  const sarifLocation = config?.file ?? (flags.from ? shownPath(at(flags.from), cwd) : 'rdpcloud.yaml');
+  for (const out of outputs) await writeFile(at(out.file), render(report, out.format, { color: false, sarifLocation }));
   if (outputs.length === 0 || o.format) io.stdout(render(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation }));
   else io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);
   for (const s of report.scopes) {
@@ -168,8 +173,9 @@ const SHORT: Record<string, string> = {
 };
 
 export async function runPoliciesList(o: { policy: string[]; pack: string[]; format?: string; config?: string }, io: Io): Promise<number> {
-  const config = await loadConfig(o.config, io.cwd ?? process.cwd());
-  const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy] });
+  const cwd = io.cwd ?? process.cwd();
+  const config = await loadConfig(o.config, cwd);
+  const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy], cwd });
   const policies = applyOverrides(choosePolicies(catalog, o.pack.length ? o.pack : config?.packs), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml');
   if (o.format === 'json') {
     io.stdout(JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, packs: Object.fromEntries(catalog.packs), policies: policies.map(policySummary) }, null, 2) + '\n');

@@ -1,9 +1,9 @@
 // Drift against a previous JSON report (--baseline): which failures are new, which are unchanged, which are
-// gone. A failure is the same when its policy and resource reference are: messages and severities may move
+// gone. A failure is the same when its policy and resource (provider, scope, location, id) are: messages and severities may move
 // (more of the internet gets through) without it becoming a new finding. Pure.
 import type { Drift, Finding, Report } from '../model/results.js';
 
-export const findingKey = (f: Finding) => `${f.policyId}|${f.resource.ref ?? `${f.resource.provider}:${f.resource.scope}/${f.resource.location}/${f.resource.instanceId}`}`;
+export const findingKey = (f: Finding) => [f.policyId, f.resource.provider, f.resource.scope, f.resource.location, f.resource.instanceId].join('|');
 
 const failing = (f: Finding) => f.status === 'fail' && !f.suppressed;
 

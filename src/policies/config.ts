@@ -2,12 +2,12 @@
 // rdpcloud.yml) or given with --config; flags win over it. Schema-checked like the policies: every problem
 // with its line and field, exit 2.
 import { existsSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { SEVERITIES } from '../model/results.js';
 import { selectorSchema } from './load.js';
 import type { Selector } from './types.js';
 import type { Suppression } from './suppressions.js';
-import { ajv, readYaml, validateYaml } from './yaml-file.js';
+import { ajv, readYaml, shownPath, validateYaml } from './yaml-file.js';
 import { InputError } from '../errors.js';
 
 const str = { type: 'string', minLength: 1 };
@@ -108,13 +108,13 @@ export async function loadConfig(explicit: string | undefined, cwd: string): Pro
   if (explicit) path = resolve(cwd, explicit);
   else path = ['rdpcloud.yaml', 'rdpcloud.yml'].map((n) => join(cwd, n)).find((p) => existsSync(p));
   if (!path) return undefined;
-  const shown = relative(cwd, path) || path;
+  const shown = shownPath(path, cwd);
   const y = await readYaml(path, shown);
   const raw = (y.data ?? {}) as RawConfig;
   const problems = validateYaml(y, validateConfig);
   if (raw.accounts?.length && !raw.roleName) problems.push(`${y.where(['accounts'])}: accounts: needs roleName (the role rdpcloud assumes in each account)`);
   (raw.suppressions ?? []).forEach((s, i) => {
-    if (typeof s?.expires === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s.expires) && Number.isNaN(Date.parse(`${s.expires}T00:00:00Z`))) {
+    if (typeof s?.expires === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s.expires) && new Date(`${s.expires}T00:00:00Z`).toISOString?.().slice(0, 10) !== s.expires) {
       problems.push(`${y.where(['suppressions', i, 'expires'])}: suppressions[${i}].expires: "${s.expires}" is not a date`);
     }
   });

@@ -11,7 +11,7 @@ import { PROVIDERS } from '../model/inventory.js';
 import { SEVERITIES } from '../model/results.js';
 import { CHECK_TYPES } from './checks/index.js';
 import type { ComplianceRef, Policy, Selector } from './types.js';
-import { ajv, readYaml, validateYaml, type YamlFile } from './yaml-file.js';
+import { ajv, readYaml, shownPath, validateYaml, type YamlFile } from './yaml-file.js';
 
 const str = { type: 'string', minLength: 1 };
 const strings = { type: 'array', items: str };
@@ -98,8 +98,8 @@ interface Loaded {
   problems: string[];
 }
 
-function toPolicy(y: YamlFile, path: string, root: string, builtin: boolean): Loaded {
-  const shown = relative(process.cwd(), path) || path;
+function toPolicy(y: YamlFile, path: string, root: string, builtin: boolean, cwd: string): Loaded {
+  const shown = builtin ? relative(dirname(root), path) : shownPath(path, cwd);
   const problems = validateYaml(y, validatePolicy);
   if (problems.length) return { problems: problems.map((p) => `${shown}: ${p}`) };
   const d = y.data as Record<string, unknown> & { check: { type: string; params?: Record<string, unknown> } };
@@ -128,7 +128,7 @@ function toPolicy(y: YamlFile, path: string, root: string, builtin: boolean): Lo
       remediation: (d.remediation as Policy['remediation'] | undefined) ?? {},
       compliance: ((d.compliance as ComplianceRef[] | undefined) ?? []).map((c) => ({ ...c, title: c.title ?? '' })),
       references: (d.references as string[] | undefined) ?? [],
-      file: relative(builtin ? dirname(root) : process.cwd(), path),
+      file: shown,
       path,
       builtin,
     },
@@ -156,10 +156,13 @@ export interface LoadOptions {
   extra?: string[];
   /** Overrides for tests; default: the installation's policies/. */
   builtinDir?: string;
+  /** Where relative --policy paths start and file names are shown from (default: the process's). */
+  cwd?: string;
 }
 
 export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
   const root = o.builtinDir ?? builtinPolicyDir();
+  const cwd = o.cwd ?? process.cwd();
   const problems: string[] = [];
   const policies: Policy[] = [];
   const files = await yamlFiles(root);
@@ -167,15 +170,15 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
   for (const f of files) {
     const rel = relative(root, f);
     if (rel.startsWith('compliance')) {
-      mappings.push({ y: await readYaml(f, relative(process.cwd(), f) || f), path: f });
+      mappings.push({ y: await readYaml(f, relative(dirname(root), f)), path: f });
       continue;
     }
-    const r = toPolicy(await readYaml(f), f, root, true);
+    const r = toPolicy(await readYaml(f, relative(dirname(root), f)), f, root, true, cwd);
     problems.push(...r.problems);
     if (r.policy) policies.push(r.policy);
   }
   for (const entry of o.extra ?? []) {
-    const p = resolve(entry);
+    const p = resolve(cwd, entry);
     let st;
     try {
       st = await stat(p);
@@ -185,7 +188,7 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
     const list = st.isDirectory() ? await yamlFiles(p) : [p];
     if (st.isDirectory() && list.length === 0) throw new UsageError(`--policy "${entry}": the folder has no .yaml policy files`);
     for (const f of list) {
-      const r = toPolicy(await readYaml(f, relative(process.cwd(), f) || f), f, st.isDirectory() ? p : dirname(p), false);
+      const r = toPolicy(await readYaml(f, shownPath(f, cwd)), f, st.isDirectory() ? p : dirname(p), false, cwd);
       problems.push(...r.problems);
       if (r.policy) policies.push(r.policy);
     }
@@ -197,7 +200,7 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
     else byId.set(p.id, p);
   }
   for (const { y, path } of mappings) {
-    const shown = relative(process.cwd(), path) || path;
+    const shown = relative(dirname(root), path);
     const found = validateYaml(y, validateCompliance);
     if (found.length) {
       problems.push(...found.map((m) => `${shown}: ${m}`));

@@ -2,11 +2,19 @@
 // every problem named by line, column and field ("line 7, column 3: check.params.mediumIPv4: must be
 // integer") and reported together.
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { InputError } from '../errors.js';
 
-export const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
+// verbose: the errors carry their schema, so an unknown field can list the ones expected.
+export const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
+
+/** A path as the user should read it: relative to the working directory when inside it, else absolute. */
+export function shownPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
 
 export interface YamlFile {
   file: string;

@@ -90,10 +90,10 @@ export function demoWorld(): GceWorld {
         parent: 'folders/300000000001',
         displayName: 'ACME production',
         instances: [
-          win(prod, 'us-central1-a', 'win-web-01', { natIP: '34.118.20.11', networkIP: '10.128.0.11' }),
+          win(prod, 'us-central1-a', 'win-web-01', { natIP: '34.118.20.11', networkIP: '10.128.0.11', extra: { labels: { env: 'prod', rdp: 'required' } } }),
           win(prod, 'us-central1-a', 'win-web-02', { natIP: '34.118.20.12', networkIP: '10.128.0.12', status: 'TERMINATED' }),
           win(prod, 'us-central1-b', 'win-fin-01', { natIP: '34.118.20.13', networkIP: '10.128.0.13', tags: ['finance'] }),
-          win(prod, 'us-central1-b', 'win-db-01', { networkIP: '10.128.0.14' }),
+          win(prod, 'us-central1-b', 'win-db-01', { networkIP: '10.128.0.14', extra: { labels: { env: 'prod' } } }),
           win(prod, 'europe-west1-b', 'win-v6-01', { natIP: '34.140.7.21', externalIpv6: '2600:1900:4010:a1::', networkIP: '10.132.0.21', tags: ['rdp-v6'] }),
           win(prod, 'europe-west1-b', 'win-fin-02', { natIP: '34.140.7.22', externalIpv6: '2600:1900:4010:a2::', networkIP: '10.132.0.22', tags: ['finance', 'rdp-v6'] }),
           lin(prod, 'us-central1-a', 'lin-web-01', { natIP: '34.118.20.31', networkIP: '10.128.0.31' }),
@@ -115,7 +115,7 @@ export function demoWorld(): GceWorld {
         parent: 'folders/300000000001',
         displayName: 'ACME IAP-only workloads',
         instances: [
-          win(iap, 'europe-west4-a', 'win-jump-01', { network: 'corp-vpc', networkIP: '10.10.0.5', tags: ['rdp'] }),
+          win(iap, 'europe-west4-a', 'win-jump-01', { network: 'corp-vpc', networkIP: '10.10.0.5', tags: ['rdp'], extra: { labels: { env: 'prod', rdp: 'required' } } }),
           win(iap, 'europe-west4-a', 'win-app-01', { network: 'corp-vpc', natIP: '34.90.44.21', networkIP: '10.10.0.21', tags: ['rdp'] }),
           win(iap, 'europe-west4-b', 'win-app-02', { network: 'corp-vpc', natIP: '34.90.44.22', networkIP: '10.10.0.22' }),
           lin(iap, 'europe-west4-a', 'lin-build-01', { network: 'corp-vpc', networkIP: '10.10.1.11' }),
@@ -124,6 +124,8 @@ export function demoWorld(): GceWorld {
         ],
         firewalls: [
           firewall({ project: iap, network: 'corp-vpc', name: 'allow-rdp-from-iap', sourceRanges: [IAP_RANGE], allowed: RDP, targetTags: ['rdp'], extra: { description: 'IAP TCP forwarding only' } }),
+          // Left behind for a vendor that no longer exists: no instance carries the tag (hygiene: rdp-unused-open-rule).
+          firewall({ project: iap, network: 'corp-vpc', name: 'allow-rdp-vendor', sourceRanges: ['0.0.0.0/0'], allowed: RDP, targetTags: ['vendor-rdp'] }),
           firewall({ project: iap, network: 'corp-vpc', name: 'allow-ssh-from-iap', sourceRanges: [IAP_RANGE], allowed: [{ IPProtocol: 'tcp', ports: ['22'] }] }),
           firewall({ project: iap, network: 'corp-vpc', name: 'allow-internal-corp', priority: 2000, sourceRanges: ['10.10.0.0/16'], allowed: [{ IPProtocol: 'all' }] }),
         ],
