@@ -10,6 +10,8 @@ export default defineConfig({
       AWS_EC2_METADATA_DISABLED: 'true',
       METADATA_SERVER_DETECTION: 'none',
       NO_COLOR: '1',
+      // rdpcloud probe (and diagnose/explain with a probe) may only touch loopback listeners in tests.
+      RDPCLOUD_PROBE_LOOPBACK_ONLY: '1',
     },
   },
 });

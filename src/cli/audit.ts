@@ -1,7 +1,7 @@
 // `rdpcloud audit` and `rdpcloud policies`: the config file, the policy catalog, the inventory, the engine,
 // the policies, suppressions and the baseline, then every requested output. Exit codes per interface.md.
-import { readFile, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import type { Inventory } from '../model/inventory.js';
 import { REPORT_SCHEMA_VERSION, type PolicySummary, type Report, type Severity } from '../model/results.js';
@@ -55,7 +55,7 @@ export function withConfig(o: AuditOpts, c: Config | undefined): AuditOpts {
     ...o,
     project: anyScope ? o.project : c.projects,
     allProjects: anyScope ? o.allProjects : c.allProjects,
-    region: o.region.length ? o.region : c.regions,
+    region: anyScope ? o.region : c.regions,
     roleArn: anyScope ? o.roleArn : c.roleArns,
     subscription: anyScope ? o.subscription : c.subscriptions,
     source: o.source.length ? o.source : ['internet', ...Object.keys(c.sources)],
@@ -124,7 +124,7 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     return { file, format: f };
   });
   const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy], cwd });
-  const policies = applyOverrides(choosePolicies(catalog, o.pack), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml');
+  const policies = applyOverrides(choosePolicies(catalog, o.pack), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml', catalog.policies);
   const named = config?.sources ?? {};
   const labels = [...new Set(o.source.length ? o.source : ['internet'])];
   // Sources a policy names (source-reachability `sources`) are judged too, so its check can read them.
@@ -156,6 +156,8 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     report = { ...report, findings: d.findings, drift: d.drift };
   }
   const sarifLocation = config?.file ?? (flags.from ? shownPath(at(flags.from), cwd) : 'rdpcloud.yaml');
+  // A report folder that does not exist yet is made (CI jobs write to reports/...).
+  for (const out of outputs) await mkdir(dirname(at(out.file)), { recursive: true });
   for (const out of outputs) await writeFile(at(out.file), render(report, out.format, { color: false, sarifLocation }));
   if (outputs.length === 0 || o.format) io.stdout(render(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation }));
   else io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);
@@ -176,7 +178,7 @@ export async function runPoliciesList(o: { policy: string[]; pack: string[]; for
   const cwd = io.cwd ?? process.cwd();
   const config = await loadConfig(o.config, cwd);
   const catalog = await loadCatalog({ extra: [...(config?.policies ?? []), ...o.policy], cwd });
-  const policies = applyOverrides(choosePolicies(catalog, o.pack.length ? o.pack : config?.packs), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml');
+  const policies = applyOverrides(choosePolicies(catalog, o.pack.length ? o.pack : config?.packs), config?.overrides ?? {}, config?.file ?? 'rdpcloud.yaml', catalog.policies);
   if (o.format === 'json') {
     io.stdout(JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, packs: Object.fromEntries(catalog.packs), policies: policies.map(policySummary) }, null, 2) + '\n');
     return EXIT.clean;

@@ -11,6 +11,7 @@ import { createProviders, impliedProviders } from './providers.js';
 import { Progress } from './progress.js';
 import { newStats, type CloudProvider } from '../../providers/types.js';
 import { VERSION } from './version.js';
+import { loadConfig } from '../policies/config.js';
 
 export interface Io {
   stdout(text: string): void;
@@ -41,6 +42,7 @@ export interface CommonOpts {
   azureCloud?: string;
   azureEndpoint?: string;
   from?: string;
+  config?: string;
   source: string[];
   port?: string;
   concurrency?: string;
@@ -72,7 +74,8 @@ export function scopeOptions(cmd: Command): Command {
 export function judgeOptions(cmd: Command): Command {
   return cmd
     .option('--from <inventory.json>', 'audit a saved inventory (rdpcloud snapshot) offline, no credentials')
-    .option('--source <source>', 'internet (default), iap, a CIDR, or a source set from rdpcloud.yaml; repeatable', collectRepeat, [])
+    .option('--source <source>', 'internet (default), iap, a CIDR, or a source set from rdpcloud.yaml; repeatable or comma-separated', collectRepeat, [])
+    .option('--config <file>', 'rdpcloud.yaml (named source sets, scopes, policies; default: ./rdpcloud.yaml or ./rdpcloud.yml when present)')
     .option('--port <n>', 'TCP port to judge (default 3389)');
 }
 
@@ -93,13 +96,25 @@ export async function readInventory(o: CommonOpts, io: Io, progress: Progress): 
   return (await readScopes(o, io, progress)).inventory;
 }
 
+/** Named source sets from rdpcloud.yaml (--config, or the working directory's), for the commands that judge. */
+export async function namedSources(o: CommonOpts, io: Io): Promise<Record<string, string[]>> {
+  return (await loadConfig(o.config, io.cwd ?? process.cwd()))?.sources ?? {};
+}
+
 /** The inventory, and the providers that read it (explain --verify-with-api asks them again). */
 export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Promise<{ inventory: Inventory; providers: CloudProvider[] }> {
   if (o.from) {
     if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
       throw new UsageError('--from reads a saved inventory: leave out the scope flags (--project, --region, --subscription, ...)');
     }
-    return { inventory: await loadInventory(o.from), providers: [] };
+    const inv = await loadInventory(o.from);
+    if (!o.provider.length) return { inventory: inv, providers: [] };
+    // --provider narrows a saved inventory to those clouds.
+    const keep = new Set(providerNames(o.provider, []));
+    return {
+      inventory: { ...inv, scopes: inv.scopes.filter((s) => keep.has(s.provider)), ruleSets: inv.ruleSets.filter((r) => keep.has(r.provider)), instances: inv.instances.filter((i) => keep.has(i.provider)) },
+      providers: [],
+    };
   }
   const flags = {
     projects: o.project,
@@ -137,8 +152,10 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
   return { inventory: inv, providers };
 }
 
-export function sourcesOf(o: CommonOpts): Source[] {
-  const labels = o.source.length ? o.source : ['internet'];
+/** --source values (repeatable, or comma-separated: no CIDR has a comma), named sets from rdpcloud.yaml resolved. */
+export function sourcesOf(o: CommonOpts, named: Record<string, string[]> = {}): Source[] {
+  const given = o.source.flatMap((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+  const labels = given.length ? given : ['internet'];
   const seen = new Set<string>();
-  return labels.filter((l) => !seen.has(l) && seen.add(l)).map((l) => resolveSource(l));
+  return labels.filter((l) => !seen.has(l) && seen.add(l)).map((l) => resolveSource(l, named));
 }

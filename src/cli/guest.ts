@@ -16,7 +16,7 @@ import { GcpProvider } from '../../providers/gcp/index.js';
 import { GuestAccessError, serialPortEnabled, withGuestSession, type Credentials, type SessionOptions } from '../../providers/gcp/serial/access.js';
 import type { Instance, Inventory } from '../model/inventory.js';
 import { ResetError, resetWindowsPassword } from '../../providers/gcp/windows-password.js';
-import { readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
+import { namedSources, readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
 import { Progress } from './progress.js';
 
 export interface GuestOpts extends CommonOpts {
@@ -94,7 +94,7 @@ export async function consent(plan: string[], o: { yes?: boolean }, io: Io): Pro
 
 export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<number> {
   const port = parsePort(o.port ?? '3389');
-  const sources = sourcesOf(o);
+  const sources = sourcesOf(o, await namedSources(o, io));
   const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('diagnose', ref, o, io);
   const cloud = evaluate({ ...inventory, instances: [instance] }, sources, port).results;
   const d: Diagnosis = { ref: instanceRef(instance), state: instance.state, cloud };
@@ -136,7 +136,7 @@ export interface StepOutcome {
 export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
   const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('fix', ref, o, io);
   // The cloud side: from the fix source (default iap) the path must be open; one narrow rule if it is not.
-  const fixSources = sourcesOf({ ...o, source: o.source.length ? o.source : ['iap'] }).filter((s) => !s.providers || s.providers.includes('gcp'));
+  const fixSources = sourcesOf({ ...o, source: o.source.length ? o.source : ['iap'] }, await namedSources(o, io)).filter((s) => !s.providers || s.providers.includes('gcp'));
   const cloudNow = evaluate({ ...inventory, instances: [instance] }, fixSources, parsePort(o.port ?? '3389')).results;
   const cloudPlans = cloudNow.map((r) => {
     try {

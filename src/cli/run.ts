@@ -13,8 +13,9 @@ import { Progress } from './progress.js';
 import { VERSION } from './version.js';
 import { runDiagnose, runFix, runResetPassword, type FixOpts, type GuestOpts, type ResetOpts } from './guest.js';
 import { runAudit, runPoliciesList, type AuditOpts } from './audit.js';
+import { runProbe, type ProbeOpts } from './probe.js';
 import { FORMATS } from '../reporters/index.js';
-import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, type CommonOpts, type Io } from './common.js';
+import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, namedSources, type CommonOpts, type Io } from './common.js';
 
 export type { Io } from './common.js';
 
@@ -47,7 +48,6 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .showSuggestionAfterError();
 
   judgeOptions(scopeOptions(program.command('audit').description('verdicts and policy results for every instance in the chosen scopes')))
-    .option('--config <file>', 'rdpcloud.yaml to use (default: ./rdpcloud.yaml or ./rdpcloud.yml when present)')
     .option('--policy <file|dir>', 'your own policy files, besides the chosen packs; repeatable', collectRepeat, [])
     .option('--pack <names>', `built-in packs to run, comma-separated (default: all; none = only --policy files)`, collectList, [])
     .addOption(new Option('--format <format>', 'report on stdout; with --output, the format of files whose extension does not tell').choices([...FORMATS]))
@@ -57,6 +57,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--baseline <report.json>', 'an earlier JSON report: mark failures new or unchanged, list the fixed ones; only new ones fail the run')
     .action(async (o: AuditOpts) => {
       code = await runAudit(o, io);
+    });
+
+  scopeOptions(program.command('probe').description('speak the first bytes of RDP to each listener: TCP, X.224 negotiation, TLS certificate, NLA'))
+    .argument('[targets...]', 'host, host:port or [IPv6]:port (default port 3389)')
+    .option('--from <inventory.json>', 'probe every external address of a saved inventory (or use the scope flags)')
+    .option('--port <n>', 'port for targets without one, and for inventory addresses (default 3389)')
+    .option('--timeout <ms>', 'longest wait for each step: the TCP handshake, the answer, TLS', '3000')
+    .addOption(new Option('--format <format>', 'report on stdout').choices([...FORMATS]))
+    .option('-o, --output <file>', 'write the report to a file, format from the extension; repeatable', collectRepeat, [])
+    .option('--fail-on <severity>', 'exit 1 on findings at or above: critical, high (default), medium, low, info, none')
+    .option('--exit-zero', 'findings do not fail the run')
+    .action(async (targets: string[], o: ProbeOpts) => {
+      code = await runProbe(targets, o, io);
     });
 
   program
@@ -88,7 +101,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--verify-with-api', "cross-check the verdicts with the cloud's own effective rules (GCP instances.getEffectiveFirewalls, Azure listEffectiveNetworkSecurityGroups)")
     .action(async (ref: string, o: CommonOpts & { format: string; verifyWithApi?: boolean }) => {
       const port = parsePort(o.port ?? '3389');
-      const sources = sourcesOf(o);
+      const sources = sourcesOf(o, await namedSources(o, io));
       const progress = new Progress(io);
       if (o.verifyWithApi && o.from) throw new UsageError('--verify-with-api asks the cloud: leave out --from and name the scope (--project, --subscription)');
       const { inventory: inv, providers } = await readScopes(o, io, progress);

@@ -10,7 +10,7 @@ const severity = { enum: [...SEVERITIES] };
 const resource = {
   type: 'object',
   required: ['provider', 'scope', 'location', 'instance', 'instanceId'],
-  properties: { provider: { enum: [...PROVIDERS] }, scope: str, location: str, instance: str, instanceId: str, kind: { const: 'rule-set' }, ref: str },
+  properties: { provider: { enum: [...PROVIDERS, 'host'] }, scope: str, location: str, instance: str, instanceId: str, kind: { enum: ['rule-set', 'listener'] }, ref: str },
 };
 const reason = {
   type: 'object',
@@ -85,7 +85,7 @@ export const reportSchema = {
           pack: str,
           description: str,
           checkType: str,
-          resource: { enum: ['instance', 'rule-set'] },
+          resource: { enum: ['instance', 'rule-set', 'listener'] },
           compliance: { type: 'array', items: { type: 'object', required: ['framework', 'version', 'id', 'title'], properties: { framework: str, version: str, id: str, title: str } } },
           references: strings,
           remediation: { type: 'object', properties: { gcp: str, aws: str, azure: str }, additionalProperties: false },

@@ -40,6 +40,15 @@ export interface InstanceRef {
   ref?: string;
 }
 
+/**
+ * What a finding is about: an instance, a rule set, or a listener the probe spoke to (`provider` is `host` for
+ * a bare host:port given on the command line).
+ */
+export interface ResourceRef extends Omit<InstanceRef, 'provider' | 'kind'> {
+  provider: Provider | 'host';
+  kind?: 'rule-set' | 'listener';
+}
+
 export interface Result extends InstanceRef {
   state: string;
   source: string;
@@ -66,7 +75,7 @@ export interface Finding {
   policyId: string;
   severity: Severity;
   status: FindingStatus;
-  resource: InstanceRef;
+  resource: ResourceRef;
   message: string;
   source?: string;
   /** The rules the message names. */
@@ -86,7 +95,7 @@ export interface PolicySummary {
   pack: string;
   description: string;
   checkType: string;
-  resource: 'instance' | 'rule-set';
+  resource: 'instance' | 'rule-set' | 'listener';
   compliance: { framework: string; version: string; id: string; title: string }[];
   references: string[];
   remediation: Partial<Record<Provider, string>>;

@@ -5,7 +5,8 @@ import type { Drift, Finding, Report } from '../model/results.js';
 
 export const findingKey = (f: Finding) => [f.policyId, f.resource.provider, f.resource.scope, f.resource.location, f.resource.instanceId].join('|');
 
-const failing = (f: Finding) => f.status === 'fail' && !f.suppressed;
+// Suppressed failures are failures too: accepted for now, not fixed, and not new when the baseline had them.
+const failing = (f: Finding) => f.status === 'fail';
 
 export function compareBaseline(findings: Finding[], baseline: Pick<Report, 'findings' | 'generatedAt'>, file: string): { findings: Finding[]; drift: Drift } {
   const before = new Map(baseline.findings.filter(failing).map((f) => [findingKey(f), f]));

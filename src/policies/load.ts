@@ -240,8 +240,9 @@ export interface Override {
 }
 
 /** rdpcloud.yaml `overrides`: switch a policy off, change its severity, parameters or selector. Checked like the policy itself. */
-export function applyOverrides(policies: Policy[], overrides: Record<string, Override>, file: string): Policy[] {
-  const known = new Set(policies.map((p) => p.id));
+export function applyOverrides(policies: Policy[], overrides: Record<string, Override>, file: string, all: Policy[] = policies): Policy[] {
+  // Known = in the catalog: an override for a policy whose pack this run leaves out is fine.
+  const known = new Set(all.map((p) => p.id));
   const problems = Object.keys(overrides)
     .filter((id) => !known.has(id))
     .map((id) => `overrides.${id}: no such policy (rdpcloud policies lists them)`);

@@ -13,3 +13,16 @@ export function refOf(f: Finding): string {
 export const activeFailures = (r: Report) => r.findings.filter((f) => f.status === 'fail' && !f.suppressed);
 
 export const titleOf = (r: Report, policyId: string) => r.policies.find((p) => p.id === policyId)?.title ?? policyId;
+
+const keyOf = (f: Finding) => `${f.policyId}|${refOf(f)}`;
+
+/** With --baseline, the baseline's failures that are gone from this report (neither failing nor suppressed now). */
+export function goneSinceBaseline(r: Report): Finding[] {
+  const now = new Set(r.findings.filter((f) => f.status === 'fail').map(keyOf));
+  return (r.drift?.fixed ?? []).filter((f) => !now.has(keyOf(f)));
+}
+
+/** With --baseline, whether a failing finding (suppressed or not) was in the baseline. */
+export function baselineStateOf(r: Report, f: Finding): 'new' | 'unchanged' | undefined {
+  return r.drift ? (f.baseline ?? 'new') : undefined;
+}

@@ -25,5 +25,7 @@ export function csvReport(report: Report): string {
     f.suppressed?.expires ?? '',
     f.baseline ?? '',
   ]);
-  return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n' });
+  // RFC 4180 quotes a field with CR or LF; csv-stringify on its own quotes only the record delimiter (CRLF),
+  // so a lone LF or CR in a message would end the row.
+  return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
 }

@@ -19,6 +19,14 @@ function testcase(f: Finding, classname: string) {
   return tc;
 }
 
+/**
+ * XML 1.0 allows no control characters but tab, newline and carriage return, and no lone surrogates, not even
+ * as character references: one in a message (an API error, a rule description) would make a strict parser
+ * (Jenkins, GitLab) reject the whole file. They become U+FFFD. The markup itself is ASCII, so the whole
+ * document can be filtered.
+ */
+const xmlChars = (s: string) => s.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
+
 export function junitReport(report: Report): string {
   const groups = new Map<string, Finding[]>();
   for (const f of report.findings) groups.set(f.policyId, [...(groups.get(f.policyId) ?? []), f]);
@@ -36,7 +44,8 @@ export function junitReport(report: Report): string {
   if (failedScopes.length) {
     suites.push({
       '@name': 'scopes: every project, account and subscription was read',
-      '@tests': report.scopes.length,
+      // A suite's tests is its number of testcases: one per scope that failed or was read only in part.
+      '@tests': failedScopes.length,
       '@failures': 0,
       '@errors': failedScopes.length,
       '@skipped': 0,
@@ -55,5 +64,5 @@ export function junitReport(report: Report): string {
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
     testsuites: { '@name': 'rdpcloud audit', '@tests': total('@tests'), '@failures': total('@failures'), '@errors': total('@errors'), '@skipped': total('@skipped'), '@time': '0', testsuite: suites },
   };
-  return builder.build(doc) as string;
+  return xmlChars(builder.build(doc) as string);
 }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { Provider } from '../model/inventory.js';
 import type { Finding, Report, Severity } from '../model/results.js';
-import { refOf } from './common.js';
+import { goneSinceBaseline, refOf } from './common.js';
 
 export const OCSF_VERSION = '1.4.0';
 const CLASS_UID = 2004;
@@ -32,18 +32,21 @@ function regionOf(f: Finding): string | undefined {
   return l;
 }
 
-function ruleSetType(f: Finding): string {
-  if (f.resource.provider === 'aws' && f.resource.instanceId.includes('/acl-')) return 'AWS::EC2::NetworkAcl';
-  if (f.resource.provider === 'gcp' && f.resource.instanceId.startsWith('gcp/policy/')) return 'compute.googleapis.com/FirewallPolicy';
-  return TYPE[f.resource.provider].ruleSet;
+function ruleSetType(f: Finding, provider: Provider): string {
+  if (provider === 'aws' && f.resource.instanceId.includes('/acl-')) return 'AWS::EC2::NetworkAcl';
+  if (provider === 'gcp' && f.resource.instanceId.startsWith('gcp/policy/')) return 'compute.googleapis.com/FirewallPolicy';
+  return TYPE[provider].ruleSet;
 }
 
 function event(report: Report, f: Finding, time: number, state: 'open' | 'suppressed' | 'fixed') {
   const activity = state === 'fixed' ? 3 : 1;
   const status = state === 'fixed' ? { id: 4, name: 'Resolved' } : state === 'suppressed' ? { id: 3, name: 'Suppressed' } : { id: 1, name: 'New' };
   const policy = report.policies.find((p) => p.id === f.policyId);
-  const cloud = CLOUD[f.resource.provider];
+  // A bare host:port from `rdpcloud probe` belongs to no cloud: no cloud object, so no cloud profile.
+  const provider = f.resource.provider === 'host' ? undefined : f.resource.provider;
+  const cloud = provider ? CLOUD[provider] : undefined;
   const region = regionOf(f);
+  const fix = f.remediation ?? (provider ? policy?.remediation[provider] : Object.values(policy?.remediation ?? {})[0]);
   const ref = refOf(f);
   return {
     activity_id: activity,
@@ -67,7 +70,7 @@ function event(report: Report, f: Finding, time: number, state: 'open' | 'suppre
     metadata: {
       version: OCSF_VERSION,
       product: { name: report.tool.name, vendor_name: report.tool.name, version: report.tool.version },
-      profiles: ['cloud'],
+      profiles: cloud ? ['cloud'] : [],
       log_name: 'rdpcloud audit',
     },
     finding_info: {
@@ -84,20 +87,22 @@ function event(report: Report, f: Finding, time: number, state: 'open' | 'suppre
       {
         uid: f.resource.instanceId,
         name: f.resource.instance,
-        type: f.resource.kind === 'rule-set' ? ruleSetType(f) : TYPE[f.resource.provider].instance,
+        type: !provider ? 'Host' : f.resource.kind === 'rule-set' ? ruleSetType(f, provider) : TYPE[provider].instance,
         ...(region ? { region } : {}),
         labels: [ref],
       },
     ],
-    cloud: {
-      provider: cloud.provider,
-      ...(region ? { region } : {}),
-      ...(f.resource.provider === 'gcp' && f.resource.location ? { zone: f.resource.location } : {}),
-      account: { uid: f.resource.scope, type_id: cloud.accountType, type: cloud.accountTypeName },
-    },
-    ...(f.remediation || policy?.remediation[f.resource.provider]
-      ? { remediation: { desc: f.remediation ?? policy!.remediation[f.resource.provider]!, ...(policy?.references.length ? { references: policy.references } : {}) } }
+    ...(cloud
+      ? {
+          cloud: {
+            provider: cloud.provider,
+            ...(region ? { region } : {}),
+            ...(provider === 'gcp' && f.resource.location ? { zone: f.resource.location } : {}),
+            account: { uid: f.resource.scope, type_id: cloud.accountType, type: cloud.accountTypeName },
+          },
+        }
       : {}),
+    ...(fix ? { remediation: { desc: fix, ...(policy?.references.length ? { references: policy.references } : {}) } } : {}),
     ...(policy?.compliance.length
       ? { unmapped: { compliance: policy.compliance.map((c) => `${c.framework} v${c.version} ${c.id}`) } }
       : {}),
@@ -108,7 +113,7 @@ export function ocsfReport(report: Report): string {
   const time = Date.parse(report.generatedAt);
   const events = [
     ...report.findings.filter((f) => f.status === 'fail').map((f) => event(report, f, time, f.suppressed ? 'suppressed' : 'open')),
-    ...(report.drift?.fixed ?? []).map((f) => event(report, f, time, 'fixed')),
+    ...goneSinceBaseline(report).map((f) => event(report, f, time, 'fixed')),
   ];
   return JSON.stringify(events, null, 2) + '\n';
 }

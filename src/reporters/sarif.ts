@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { Log, ReportingDescriptor, Result as SarifResult } from 'sarif';
 import type { Finding, PolicySummary, Report, Severity } from '../model/results.js';
-import { refOf } from './common.js';
+import { baselineStateOf, goneSinceBaseline, refOf } from './common.js';
 
 export interface SarifOptions {
-  /** The file every result points at, relative to the repository root. */
+  /** The file every result points at: a path relative to the repository root (or absolute), written as a URI reference. */
   artifact: string;
 }
 
@@ -54,6 +54,21 @@ function rule(p: PolicySummary): ReportingDescriptor {
   };
 }
 
+/**
+ * A file path as an artifactLocation.uri, which is a URI reference, not a path: `/` separators, every segment
+ * percent-encoded (spaces, `%`, `#`, non-ASCII), and an absolute path as a `file:` URI (a bare `/tmp/x` is a
+ * relative reference that must not begin with a slash). GitHub's upload-sarif makes absolute file: URIs
+ * relative to its checkout_path.
+ */
+export function artifactUri(path: string): string {
+  const p = path.replace(/\\/g, '/');
+  const encode = (s: string) => s.split('/').map(encodeURIComponent).join('/');
+  if (/^[A-Za-z]:\//.test(p)) return `file:///${p.slice(0, 2)}${encode(p.slice(2))}`; // C:\src\x -> file:///C:/src/x
+  if (p.startsWith('//')) return `file:${encode(p)}`; // \\server\share\x -> file://server/share/x
+  if (p.startsWith('/')) return `file://${encode(p)}`;
+  return encode(p.replace(/^(\.\/)+/, ''));
+}
+
 const fingerprint = (f: Finding) => createHash('sha256').update(`${f.policyId}|${refOf(f)}`).digest('hex');
 
 function result(f: Finding, ruleIndex: number, o: SarifOptions, baselineState?: SarifResult.baselineState): SarifResult {
@@ -66,7 +81,7 @@ function result(f: Finding, ruleIndex: number, o: SarifOptions, baselineState?: 
     message: { text: `${ref}: ${f.message}${f.remediation ? `. Fix: ${f.remediation}` : ''}` },
     locations: [
       {
-        physicalLocation: { artifactLocation: { uri: o.artifact, index: 0 }, region: { startLine: 1 } },
+        physicalLocation: { artifactLocation: { uri: artifactUri(o.artifact) }, region: { startLine: 1 } },
         logicalLocations: [{ name: f.resource.instance, fullyQualifiedName: ref, kind: 'resource' }],
       },
     ],
@@ -101,8 +116,8 @@ export function sarifReport(report: Report, o: SarifOptions): string {
     return i;
   };
   const results = [
-    ...report.findings.filter((f) => f.status === 'fail').map((f) => result(f, ruleIndex(f), o, report.drift ? (f.baseline ?? 'new') : undefined)),
-    ...(report.drift?.fixed ?? []).map((f) => result(f, ruleIndex(f), o, 'absent')),
+    ...report.findings.filter((f) => f.status === 'fail').map((f) => result(f, ruleIndex(f), o, baselineStateOf(report, f))),
+    ...goneSinceBaseline(report).map((f) => result(f, ruleIndex(f), o, 'absent')),
   ];
   const problems = [
     ...report.scopes.filter((s) => s.status === 'failed').map((s) => ({ level: 'error' as const, message: { text: `${s.provider}:${s.scope}: ${s.error ?? 'failed'}` } })),
@@ -116,7 +131,7 @@ export function sarifReport(report: Report, o: SarifOptions): string {
       {
         tool: { driver: { name: report.tool.name, version: report.tool.version, semanticVersion: report.tool.version, rules } },
         automationDetails: { id: 'rdpcloud/audit/' },
-        artifacts: [{ location: { uri: o.artifact } }],
+        // No run.artifacts: an entry with only the location that every result already names is what SARIF2004 flags.
         invocations: [{ executionSuccessful: !report.scopes.some((s) => s.status === 'failed'), endTimeUtc: report.generatedAt, ...(problems.length ? { toolExecutionNotifications: problems } : {}) }],
         results,
         columnKind: 'utf16CodeUnits',
