@@ -18,8 +18,11 @@ import type { Instance, Inventory } from '../model/inventory.js';
 import { ResetError, resetWindowsPassword } from '../../providers/gcp/windows-password.js';
 import { namedSources, readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
 import { Progress } from './progress.js';
+import { probeInstance } from './probe.js';
 
 export interface GuestOpts extends CommonOpts {
+  probe?: boolean;
+  probeAddress?: string;
   enableSerialPort?: boolean;
   regionalGateway?: boolean;
   user?: string;
@@ -98,6 +101,9 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
   const { timeoutMs, credentials, inventory, instance, gcp } = await guestTarget('diagnose', ref, o, io);
   const cloud = evaluate({ ...inventory, instances: [instance] }, sources, port).results;
   const d: Diagnosis = { ref: instanceRef(instance), state: instance.state, cloud };
+  // Edge -> network -> listener -> guest: what the listener says before anyone logs in.
+  const listener = await probeInstance(instance, o, io);
+  if (listener) d.listener = listener;
   const transcript: string[] = [];
   try {
     await consent([...accessPlan(instance, inventory, { ...o, env_account: io.env.RDPCLOUD_GCP_ACCOUNT }), `log in to the serial console as ${credentials.domain ? `${credentials.domain}\\` : ''}${credentials.user} and run read-only commands (sc query, reg query, qwinsta, netstat, netsh ... show, net localgroup, wevtutil)`], o, io);

@@ -156,3 +156,20 @@ export async function runProbe(hosts: string[], o: ProbeOpts, io: Io): Promise<n
   if (!o.exitZero && findings.some((f) => atOrAbove(f.severity, failOn))) return EXIT.findings;
   return EXIT.clean;
 }
+
+export interface InstanceProbeOpts {
+  /** Probe the instance's external addresses (explain: off by default; diagnose: on). */
+  probe?: boolean;
+  /** Probe this host:port instead (an IAP tunnel's local end, a port forward). */
+  probeAddress?: string;
+  port?: string;
+}
+
+/** The listener step of explain and diagnose: the instance's external addresses, or --probe-address. */
+export async function probeInstance(instance: Parameters<typeof targetsOf>[0][number], o: InstanceProbeOpts, io: Io): Promise<ProbeReport['probes'] | undefined> {
+  if (!o.probe && !o.probeAddress) return undefined;
+  const port = parsePort(o.port ?? '3389');
+  const targets = o.probeAddress ? [{ ...parseTarget(o.probeAddress, port), instance: targetsOf([instance], port)[0]?.instance ?? { provider: instance.provider, scope: instance.scope, location: instance.location, name: instance.name, id: instance.id, ref: instanceRef(instance) } }] : targetsOf([instance], port);
+  if (!targets.length) return [];
+  return probeAll(targets, { timeoutMs: 3000, concurrency: 4, now: io.now, env: io.env });
+}

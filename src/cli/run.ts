@@ -13,7 +13,7 @@ import { Progress } from './progress.js';
 import { VERSION } from './version.js';
 import { runDiagnose, runFix, runResetPassword, type FixOpts, type GuestOpts, type ResetOpts } from './guest.js';
 import { runAudit, runPoliciesList, type AuditOpts } from './audit.js';
-import { runProbe, type ProbeOpts } from './probe.js';
+import { probeInstance, runProbe, type ProbeOpts } from './probe.js';
 import { FORMATS } from '../reporters/index.js';
 import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, namedSources, type CommonOpts, type Io } from './common.js';
 
@@ -99,7 +99,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .argument('<instance>', 'a name, or gcp:PROJECT/ZONE/NAME')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .option('--verify-with-api', "cross-check the verdicts with the cloud's own effective rules (GCP instances.getEffectiveFirewalls, Azure listEffectiveNetworkSecurityGroups)")
-    .action(async (ref: string, o: CommonOpts & { format: string; verifyWithApi?: boolean }) => {
+    .option('--probe', "also ask the listener: speak the first bytes of RDP to the instance's external addresses from this machine")
+    .option('--probe-address <host:port>', 'probe this address instead (an IAP tunnel or port forward to the instance)')
+    .action(async (ref: string, o: CommonOpts & { format: string; verifyWithApi?: boolean; probe?: boolean; probeAddress?: string }) => {
       const port = parsePort(o.port ?? '3389');
       const sources = sourcesOf(o, await namedSources(o, io));
       const progress = new Progress(io);
@@ -132,7 +134,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         if (provider?.effectiveView) verification = compareViews(inv, instance, await provider.effectiveView(instance, inv), sources, port);
         else verifyNote = `${instance.provider} has no API that returns the effective rules of an instance: nothing to cross-check`;
       }
-      const full = { ...explanation, ...(verification ? { verification } : {}), ...(verifyNote ? { verificationNote: verifyNote } : {}) };
+      const listener = await probeInstance(instance, o, io);
+      const full = { ...explanation, ...(verification ? { verification } : {}), ...(verifyNote ? { verificationNote: verifyNote } : {}), ...(listener ? { listener } : {}) };
       io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...full }, null, 2) + '\n' : explainText(full));
       // A disagreement with the cloud's own view means the verdict cannot be trusted as it stands.
       code = ev.results.some((r) => r.verdict === 'unknown') || (verification && !verification.agrees) ? EXIT.incomplete : EXIT.clean;
@@ -148,6 +151,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--regional-gateway', "use the instance region's serial gateway (its host key in RDPCLOUD_SERIAL_HOST_KEY)")
     .option('--transcript <file>', 'write what crossed the serial console to a file (mode 0600; the password is redacted)')
     .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
+    .option('--no-probe', "skip the listener probe (by default diagnose speaks the first bytes of RDP to the instance's external addresses)")
+    .option('--probe-address <host:port>', 'probe this address instead (an IAP tunnel or port forward to the instance)')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (ref: string, o: GuestOpts) => {
       code = await guestExit(() => runDiagnose(ref, o, io), io);

@@ -2,11 +2,15 @@
 // with what was observed, what is healthy and the verdict.
 import type { CheckResult } from '../guest/checks.js';
 import type { Result } from '../model/results.js';
+import type { ProbeReport } from '../cli/probe.js';
+import { listenerSection } from './probe.js';
 
 export interface Diagnosis {
   ref: string;
   state: string;
   cloud: Result[];
+  /** The listener as this machine's probe found it. */
+  listener?: ProbeReport['probes'];
   guest?: { channel?: string; checks: CheckResult[] };
   /** Why the guest could not be read, when it could not. */
   guestError?: string;
@@ -23,6 +27,7 @@ export function diagnoseText(d: Diagnosis): string {
     out.push(`  from ${r.source} to tcp:${r.port}: ${r.verdict.toUpperCase()}${deciding ? ` (${deciding})` : ''}`);
   }
   out.push('');
+  if (d.listener) out.push(...listenerSection(d.listener), '');
   if (d.guestError) {
     out.push(`guest: not checked - ${d.guestError}`);
     return out.join('\n') + '\n';

@@ -5,6 +5,8 @@ import type { InstanceSummary, Result } from '../model/results.js';
 import type { Remedy } from '../engine/remediation.js';
 import type { Verification } from '../engine/verify.js';
 import { instanceRef } from '../model/instance-ref.js';
+import type { ProbeReport } from '../cli/probe.js';
+import { listenerSection } from './probe.js';
 
 export interface Explanation {
   instance: Instance;
@@ -12,6 +14,8 @@ export interface Explanation {
   results: { result: Result; remedy?: Remedy }[];
   verification?: Verification;
   verificationNote?: string;
+  /** The listener as this machine's probe found it (explain --probe). */
+  listener?: ProbeReport['probes'];
 }
 
 const STARTED = new Set(['RUNNING', 'running', 'PowerState/running']);
@@ -64,5 +68,6 @@ export function explainText(e: Explanation): string {
     }
   }
   if (e.verificationNote) out.push('', `not cross-checked: ${e.verificationNote}`);
+  if (e.listener) out.push('', ...listenerSection(e.listener));
   return out.join('\n') + '\n';
 }

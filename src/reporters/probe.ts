@@ -34,10 +34,13 @@ function answerText(a: Answer): string {
   }
 }
 
-export function probeText(report: ProbeReport, o: { color: boolean }): string {
+type Probed = ProbeReport['probes'][number];
+
+/** One listener: TCP, what it accepts, each question, the certificate, the findings. */
+export function probeLines(p: Probed, o: { color: boolean }): string[] {
   const red = (s: string) => (o.color ? `\x1b[31m${s}\x1b[0m` : s);
   const lines: string[] = [];
-  for (const p of report.probes) {
+  {
     const who = p.instance ? ` (${p.instance.ref})` : '';
     lines.push(`${p.target}${who}: ${TCP[p.tcp.outcome] ?? p.tcp.outcome}${p.tcp.outcome === 'open' || p.tcp.outcome === 'refused' ? ` in ${p.tcp.ms} ms` : ''}${p.tcp.error && p.tcp.outcome !== 'timeout' ? ` - ${p.tcp.error}` : ''}`);
     if (p.service === 'not-rdp') lines.push('  not RDP');
@@ -58,10 +61,21 @@ export function probeText(report: ProbeReport, o: { color: boolean }): string {
     }
     for (const n of p.notes) lines.push(`  note: ${n}`);
     for (const f of p.findings) lines.push(`  ${(f.severity === 'high' || f.severity === 'critical' ? red : (s: string) => s)(f.severity.toUpperCase().padEnd(6))} ${f.policyId}: ${f.message}`);
-    lines.push('');
   }
+  return lines;
+}
+
+export function probeText(report: ProbeReport, o: { color: boolean }): string {
+  const lines: string[] = [];
+  for (const p of report.probes) lines.push(...probeLines(p, o), '');
   const n = report.probes.length;
   const rdp = report.probes.filter((p) => p.service === 'rdp').length;
   lines.push(`${n} listener(s) probed, ${rdp} speak RDP; ${report.probes.reduce((k, p) => k + p.findings.length, 0)} finding(s)`);
   return lines.join('\n') + '\n';
+}
+
+/** The listener section of explain and diagnose: edge -> network -> listener -> guest. */
+export function listenerSection(probes: Probed[]): string[] {
+  if (!probes.length) return ['listener: not probed (no external address; --probe-address HOST:PORT probes through a tunnel)'];
+  return ['listener (probed from this machine):', ...probes.flatMap((p) => probeLines(p, { color: false }).map((l) => `  ${l}`))];
 }

@@ -159,6 +159,16 @@ describe('what the server accepts, and its certificate', () => {
     expect(judgeProbe(r).find((f) => f.checkId === 'rdp-listener-certificate-expired')).toMatchObject({ severity: 'high' });
   });
 
+  it('a 1024-bit RSA certificate: weak key (medium)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rdpcloud-probe-'));
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:1024', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '365', '-subj', '/CN=old-host']);
+    const weak = { key: await readFile(join(dir, 'k.pem')), cert: await readFile(join(dir, 'c.pem')) };
+    const port = await fakeRdp((req) => (req & 2 ? rsp(2) : fail(5)), weak);
+    const r = await probe({ host: '127.0.0.1', port }, opts);
+    expect(r.tls?.certificate).toMatchObject({ subject: 'CN=old-host', keyBits: 1024 });
+    expect(judgeProbe(r).find((f) => f.checkId === 'rdp-listener-weak-key')).toMatchObject({ severity: 'medium', message: 'certificate key: RSA 1024 bits' });
+  });
+
   it('standard RDP accepted: legacy security (high) and no NLA', async () => {
     const port = await fakeRdp(() => rsp(0));
     const r = await probe({ host: '127.0.0.1', port }, opts);
