@@ -42,7 +42,7 @@ export function probeLines(p: Probed, o: { color: boolean }): string[] {
   const lines: string[] = [];
   {
     const who = p.instance ? ` (${p.instance.ref})` : '';
-    lines.push(`${p.target}${who}: ${TCP[p.tcp.outcome] ?? p.tcp.outcome}${p.tcp.outcome === 'open' || p.tcp.outcome === 'refused' ? ` in ${p.tcp.ms} ms` : ''}${p.tcp.error && p.tcp.outcome !== 'timeout' ? ` - ${p.tcp.error}` : ''}`);
+    lines.push(`${p.target}${who}: ${TCP[p.tcp.outcome] ?? p.tcp.outcome}${p.tcp.outcome === 'open' || p.tcp.outcome === 'refused' ? ` in ${p.tcp.ms} ms` : ''}${p.tcp.error && (p.tcp.outcome === 'error' || p.tcp.outcome === 'unreachable') ? ` - ${p.tcp.error}` : ''}`);
     if (p.service === 'not-rdp') lines.push('  not RDP');
     if (p.service === 'no-answer') lines.push('  accepts connections and never answers');
     if (p.accepts) {
