@@ -17,6 +17,7 @@ import { compareBaseline } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
 import { FORMATS, formatOfFile, render, type Format } from '../reporters/index.js';
 import { Progress } from './progress.js';
+import { inShard, parseShard } from './shard.js';
 import { VERSION } from './version.js';
 import { collectList, readInventory, type CommonOpts, type Io } from './common.js';
 
@@ -66,24 +67,25 @@ export function withConfig(o: AuditOpts, c: Config | undefined): AuditOpts {
   };
 }
 
-async function readBaseline(path: string, file: string): Promise<Report> {
+/** An earlier `audit --format json` report (--baseline, merge), checked enough to be used. */
+export async function readReport(path: string, file: string, flag = '--baseline'): Promise<Report> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (--baseline names an earlier `rdpcloud audit --format json` report)' : `cannot read it: ${(e as Error).message}`]);
+    throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${flag} names an earlier \`rdpcloud audit --format json\` report)` : `cannot read it: ${(e as Error).message}`]);
   }
   let data: Partial<Report>;
   try {
     data = JSON.parse(text) as Partial<Report>;
   } catch {
-    throw new InputError(file, ['not JSON: --baseline takes an earlier `rdpcloud audit --format json` report']);
+    throw new InputError(file, [`not JSON: ${flag} takes an earlier \`rdpcloud audit --format json\` report`]);
   }
   if (!Array.isArray(data.findings) || typeof data.generatedAt !== 'string' || typeof data.schemaVersion !== 'number') {
     throw new InputError(file, ['not an rdpcloud JSON report (no schemaVersion, generatedAt and findings): write one with `rdpcloud audit --format json -o FILE`']);
   }
   if (data.schemaVersion > REPORT_SCHEMA_VERSION) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} is newer than this rdpcloud reads (${REPORT_SCHEMA_VERSION})`]);
-  if (data.schemaVersion < 2) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} predates the policy packs (its findings have other names): make a new baseline with this rdpcloud`]);
+  if (data.schemaVersion < 2) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} predates the policy packs (its findings have other names): make a new report with this rdpcloud`]);
   return data as Report;
 }
 
@@ -97,14 +99,14 @@ export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: 
   return EXIT.clean;
 }
 
-function parseFailOn(v: string | undefined): Severity | 'none' {
+export function parseFailOn(v: string | undefined): Severity | 'none' {
   const allowed = ['critical', 'high', 'medium', 'low', 'info', 'none'];
   if (v === undefined) return 'high';
   if (!allowed.includes(v)) throw new UsageError(`--fail-on "${v}": use ${allowed.join(', ')}`);
   return v as Severity | 'none';
 }
 
-function formatNamed(name: string): Format {
+export function formatNamed(name: string): Format {
   if (!(FORMATS as readonly string[]).includes(name)) throw new UsageError(`--format "${name}": use ${FORMATS.join(', ')}`);
   return name as Format;
 }
@@ -130,25 +132,28 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   // Sources a policy names (source-reachability `sources`) are judged too, so its check can read them.
   for (const p of policies) for (const s of (p.check.params.sources as string[] | undefined) ?? []) if (!labels.includes(s)) labels.push(s);
   const sources: Source[] = labels.map((l) => resolveSource(l, named));
-  const baseline = o.baseline ? await readBaseline(at(o.baseline), o.baseline) : undefined;
+  const baseline = o.baseline ? await readReport(at(o.baseline), o.baseline) : undefined;
 
   const progress = new Progress(io);
   const inv: Inventory = await readInventory({ ...o, port: String(port), concurrency: o.concurrency ?? '8' }, io, progress);
   const ev = evaluate(inv, sources, port);
   const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label, ...(config?.mustReach[s.label] ? { mustReach: config.mustReach[s.label] } : {}) }));
-  const raw = runPolicies(policies, runContext(inv, ev, port, declared));
+  const shard = parseShard(o.shard);
+  const raw = runPolicies(policies, runContext(inv, ev, port, declared), (rs) => inShard(shard, rs.provider, rs.scope));
   const { findings: suppressed, unused } = applySuppressions(raw, config?.suppressions ?? [], io.now());
   for (const s of unused) io.stderr(`warning: ${s.where}: the suppression of ${s.policy}${s.resource ? ` for ${s.resource}` : ''} matched no failing result; remove it if it is no longer needed\n`);
+  // --shard: report this shard's scopes (a live run read only those; a saved inventory was judged whole).
+  const mine = (x: { provider: string; scope: string }) => inShard(shard, x.provider, x.scope);
   let report: Report = {
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'rdpcloud', version: VERSION },
     generatedAt: io.now().toISOString(),
     port,
     sources: sources.map((s) => s.label),
-    scopes: inv.scopes.map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}), ...(s.warnings?.length ? { warnings: s.warnings } : {}) })),
-    instances: ev.instances,
-    results: ev.results,
-    findings: suppressed,
+    scopes: inv.scopes.filter(mine).map((s) => ({ provider: s.provider, scope: s.scope, status: s.status, ...(s.error ? { error: s.error } : {}), ...(s.warnings?.length ? { warnings: s.warnings } : {}) })),
+    instances: ev.instances.filter(mine),
+    results: ev.results.filter(mine),
+    findings: suppressed.filter((f) => f.resource.kind === 'rule-set' || mine(f.resource)),
     policies: policies.map(policySummary),
   };
   if (baseline) {

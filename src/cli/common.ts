@@ -12,6 +12,7 @@ import { Progress } from './progress.js';
 import { newStats, type CloudProvider } from '../../providers/types.js';
 import { VERSION } from './version.js';
 import { loadConfig } from '../policies/config.js';
+import { inShard, parseShard } from './shard.js';
 
 export interface Io {
   stdout(text: string): void;
@@ -43,6 +44,7 @@ export interface CommonOpts {
   azureEndpoint?: string;
   from?: string;
   config?: string;
+  shard?: string;
   source: string[];
   port?: string;
   concurrency?: string;
@@ -67,6 +69,7 @@ export function scopeOptions(cmd: Command): Command {
     .option('--azure-cloud <cloud>', 'public (default), usgov or china')
     .option('--azure-endpoint <url>', 'replaces the ARM host, e.g. https://management.azure.com (env RDPCLOUD_AZURE_ENDPOINT); http only for loopback')
     .option('--concurrency <n>', 'scopes read in parallel per provider (default 8)')
+    .option('--shard <i/n>', 'audit only the i-th of n stable parts of the scopes (a CI matrix; rdpcloud merge joins the reports)')
     .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
     .option('--debug', 'show stack traces for internal errors');
 }
@@ -103,18 +106,18 @@ export async function namedSources(o: CommonOpts, io: Io): Promise<Record<string
 
 /** The inventory, and the providers that read it (explain --verify-with-api asks them again). */
 export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Promise<{ inventory: Inventory; providers: CloudProvider[] }> {
+  const shard = parseShard(o.shard);
   if (o.from) {
     if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
       throw new UsageError('--from reads a saved inventory: leave out the scope flags (--project, --region, --subscription, ...)');
     }
     const inv = await loadInventory(o.from);
     if (!o.provider.length) return { inventory: inv, providers: [] };
-    // --provider narrows a saved inventory to those clouds.
+    // --provider narrows a saved inventory to those clouds. (--shard is applied to what is reported: the whole
+    // saved inventory is judged, so a Shared VPC host's rules see the service projects of every shard.)
     const keep = new Set(providerNames(o.provider, []));
-    return {
-      inventory: { ...inv, scopes: inv.scopes.filter((s) => keep.has(s.provider)), ruleSets: inv.ruleSets.filter((r) => keep.has(r.provider)), instances: inv.instances.filter((i) => keep.has(i.provider)) },
-      providers: [],
-    };
+    const ok = (x: { provider: Provider }) => keep.has(x.provider);
+    return { inventory: { ...inv, scopes: inv.scopes.filter(ok), ruleSets: inv.ruleSets.filter((r) => keep.has(r.provider)), instances: inv.instances.filter(ok) }, providers: [] };
   }
   const flags = {
     projects: o.project,
@@ -147,6 +150,7 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
     now: io.now,
     tool: { name: 'rdpcloud', version: VERSION },
     onScope: (done, total) => progress.scopes(done, total),
+    ...(shard ? { filterScopes: (provider: string, scopes: string[]) => scopes.filter((sc) => inShard(shard, provider, sc)) } : {}),
   });
   progress.done();
   return { inventory: inv, providers };

@@ -14,6 +14,7 @@ import { VERSION } from './version.js';
 import { runDiagnose, runFix, runResetPassword, type FixOpts, type GuestOpts, type ResetOpts } from './guest.js';
 import { runAudit, runPoliciesList, type AuditOpts } from './audit.js';
 import { probeInstance, runProbe, type ProbeOpts } from './probe.js';
+import { runMerge, type MergeOpts } from './merge.js';
 import { FORMATS } from '../reporters/index.js';
 import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, namedSources, type CommonOpts, type Io } from './common.js';
 
@@ -70,6 +71,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--exit-zero', 'findings do not fail the run')
     .action(async (targets: string[], o: ProbeOpts) => {
       code = await runProbe(targets, o, io);
+    });
+
+  program
+    .command('merge')
+    .description('one report from the JSON reports of sharded runs (audit --shard i/n --format json)')
+    .argument('<reports...>', 'JSON reports to join')
+    .addOption(new Option('--format <format>', 'report on stdout').choices([...FORMATS]))
+    .option('-o, --output <file>', 'write the merged report to a file, format from the extension; repeatable', collectRepeat, [])
+    .option('--fail-on <severity>', 'exit 1 on failures at or above: critical, high (default), medium, low, info, none')
+    .option('--exit-zero', 'failures do not fail the run')
+    .action(async (files: string[], o: MergeOpts) => {
+      code = await runMerge(files, o, io);
     });
 
   program

@@ -97,10 +97,10 @@ export function ruleSetRef(rs: RuleSet): string {
   return `${rs.provider}:${rs.id}`;
 }
 
-function resourcesFor(p: Policy, inv: Inventory): Resource[] {
+function resourcesFor(p: Policy, inv: Inventory, owns: (rs: RuleSet) => boolean): Resource[] {
   if (p.resource === 'instance') return inv.instances.filter((i) => matchesSelector(i, p.select)).map((instance) => ({ kind: 'instance', instance }));
   // The return half of an AWS network ACL (its egress entries) is part of the same ACL: judged with the path.
-  return inv.ruleSets.filter((rs) => ruleSetSelected(rs, p.select) && !rs.id.endsWith('/out')).map((ruleSet) => ({ kind: 'rule-set', ruleSet }));
+  return inv.ruleSets.filter((rs) => ruleSetSelected(rs, p.select) && !rs.id.endsWith('/out') && owns(rs)).map((ruleSet) => ({ kind: 'rule-set', ruleSet }));
 }
 
 /** The policy's remediation for this cloud with its placeholders filled: {scope} {location} {instance} {id} {ruleSet} {rule} {port}. */
@@ -128,11 +128,12 @@ function remediationFor(p: Policy, r: Resource, o: Outcome, port: number): strin
   return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m).trim();
 }
 
-export function runPolicies(policies: Policy[], ctx: RunContext): Finding[] {
+/** `owns`: with --shard, the rule sets this shard reports on (another shard reports the others). */
+export function runPolicies(policies: Policy[], ctx: RunContext, owns: (rs: RuleSet) => boolean = () => true): Finding[] {
   const out: Finding[] = [];
   for (const p of policies) {
     const check = CHECK_TYPES.get(p.check.type)!;
-    for (const r of resourcesFor(p, ctx.inventory)) {
+    for (const r of resourcesFor(p, ctx.inventory, owns)) {
       const resource = resourceOf(r);
       let o: Outcome;
       try {

@@ -508,3 +508,31 @@ describe('examples/rdpcloud.yaml', () => {
     expect(report.findings.some((f: Doc) => f.policyId === 'suppression-expired')).toBe(false);
   });
 });
+
+describe("the README's sharded GitHub Actions matrix", () => {
+  it('passes action-validator, and its audit --shard and merge commands run against the demo', async () => {
+    const { readFile: read, writeFile: write, mkdtemp: temp } = await import('node:fs/promises');
+    const { tmpdir: tmp } = await import('node:os');
+    const { join: j } = await import('node:path');
+    const { execFile: ex } = await import('node:child_process');
+    const { rdpcloud } = await import('../cli/helpers.js');
+    const readme = await read('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('### Sharded runs'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+    const dir = await temp(j(tmp(), 'rdpcloud-matrix-'));
+    await write(j(dir, 'sharded.yml'), yaml);
+    const validated = await new Promise<{ code: number; stderr: string }>((done) =>
+      ex('node_modules/.bin/action-validator', [j(dir, 'sharded.yml')], (e, _o, stderr) => done({ code: e ? ((e as { code?: number }).code ?? 1) : 0, stderr })),
+    );
+    expect(validated, validated.stderr).toEqual({ code: 0, stderr: '' });
+    for (let i = 1; i <= 4; i++) {
+      const r = await rdpcloud(['audit', '--from', j(process.cwd(), 'examples/demo-inventory.json'), '--shard', `${i}/4`, '--output', `part-${i}.json`], {}, { cwd: dir });
+      expect([0, 1, 3]).toContain(r.code);
+    }
+    expect(yaml).toContain('--shard ${{ matrix.shard }}/4 --output part-${{ matrix.shard }}.json');
+    const m = await rdpcloud(['merge', 'part-1.json', 'part-2.json', 'part-3.json', 'part-4.json', '--output', 'rdpcloud.sarif', '--output', 'rdpcloud.md', '--output', 'rdpcloud.json'], {}, { cwd: dir });
+    expect(m.code).toBe(3); // the demo has two failed scopes
+    expect(yaml).toContain('rdpcloud merge part-*.json --output rdpcloud.sarif --output rdpcloud.md --output rdpcloud.json');
+    expect(JSON.parse(await read(j(dir, 'rdpcloud.json'), 'utf8')).scopes).toHaveLength(12);
+  });
+});

@@ -1,0 +1,62 @@
+// A CI matrix: `audit --shard i/n` on each job, `merge` of the parts. The shards split the scopes without
+// overlap or gap, and the merged report is the unsharded one (same scopes, instances, results, findings, exit
+// code), whatever the number of shards.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../src/model/results.js';
+import { rdpcloud } from './helpers.js';
+
+const DEMO = resolve('examples/demo-inventory.json');
+const keys = (r: Report) => ({
+  scopes: r.scopes.map((s) => `${s.provider}:${s.scope}:${s.status}`).sort(),
+  instances: r.instances.map((i) => `${i.provider}:${i.scope}/${i.instanceId}:${i.access}`).sort(),
+  results: r.results.map((x) => `${x.instanceId}|${x.source}|${x.verdict}`).sort(),
+  findings: r.findings.map((f) => `${f.policyId}|${f.resource.ref}|${f.status}|${f.severity}`).sort(),
+});
+
+describe('--shard and merge', () => {
+  it.each([2, 3, 5])('%i shards: every scope in exactly one, and the merge is the whole audit', async (n) => {
+    const dir = await mkdtemp(join(tmpdir(), 'rdpcloud-shard-'));
+    const whole = await rdpcloud(['audit', '--from', DEMO, '--format', 'json'], {}, { cwd: dir });
+    const parts: Report[] = [];
+    for (let i = 1; i <= n; i++) {
+      const r = await rdpcloud(['audit', '--from', DEMO, '--shard', `${i}/${n}`, '-o', `part-${i}.json`], {}, { cwd: dir });
+      expect([0, 1, 3]).toContain(r.code);
+      parts.push(JSON.parse((await import('node:fs')).readFileSync(join(dir, `part-${i}.json`), 'utf8')));
+    }
+    const scopes = parts.flatMap((p) => p.scopes.map((s) => `${s.provider}:${s.scope}`));
+    expect(new Set(scopes).size).toBe(scopes.length); // no scope in two shards
+    const merged = await rdpcloud(['merge', ...parts.map((_p, i) => `part-${i + 1}.json`), '--format', 'json'], {}, { cwd: dir });
+    expect(merged.code).toBe(whole.code);
+    expect(keys(JSON.parse(merged.stdout))).toEqual(keys(JSON.parse(whole.stdout)));
+  });
+
+  it('the same scope always lands in the same shard', async () => {
+    const a = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
+    const b = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
+    expect(JSON.parse(a.stdout).scopes).toEqual(JSON.parse(b.stdout).scopes);
+  });
+
+  it.each([
+    ['--shard 0/3', ['audit', '--from', DEMO, '--shard', '0/3'], /--shard "0\/3": i\/n with 1 <= i <= n/],
+    ['--shard 4/3', ['audit', '--from', DEMO, '--shard', '4/3'], /--shard "4\/3"/],
+    ['--shard half', ['audit', '--from', DEMO, '--shard', 'half'], /--shard "half"/],
+    ['merge with nothing', ['merge'], /missing required argument 'reports'/],
+    ['merge of an inventory', ['merge', DEMO], /not an rdpcloud JSON report/],
+  ])('%s: exit 2', async (_n, argv, stderr) => {
+    const r = await rdpcloud(argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(stderr);
+  });
+
+  it('reports of different ports do not merge', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rdpcloud-shard-'));
+    await rdpcloud(['audit', '--from', DEMO, '-o', 'a.json'], {}, { cwd: dir });
+    await rdpcloud(['audit', '--from', DEMO, '--port', '3390', '-o', 'b.json'], {}, { cwd: dir });
+    const r = await rdpcloud(['merge', 'a.json', 'b.json'], {}, { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the reports judge different ports \(3389, 3390\)/);
+  });
+});
