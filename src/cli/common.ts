@@ -144,7 +144,7 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
     onRequest: () => progress.request(ctx.stats),
     retry: { attempts: Number(io.env.RDPCLOUD_RETRY_ATTEMPTS ?? 6), baseMs: Number(io.env.RDPCLOUD_RETRY_BASE_MS ?? 500), maxMs: 30_000 },
   };
-  const providers = createProviders(names, flags, ctx);
+  const providers = await createProviders(names, flags, ctx);
   const inv = await collectInventory(providers, {
     concurrency: parseConcurrency(o.concurrency ?? '8'),
     now: io.now,

@@ -11,7 +11,7 @@ import { saveInventory } from './inventory-file.js';
 import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { VERSION } from './version.js';
-import { runDiagnose, runFix, runResetPassword, type FixOpts, type GuestOpts, type ResetOpts } from './guest.js';
+import type { FixOpts, GuestOpts, ResetOpts } from './guest.js';
 import { runAudit, runPoliciesList, type AuditOpts } from './audit.js';
 import { probeInstance, runProbe, type ProbeOpts } from './probe.js';
 import { runMerge, type MergeOpts } from './merge.js';
@@ -168,7 +168,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--probe-address <host:port>', 'probe this address instead (an IAP tunnel or port forward to the instance)')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (ref: string, o: GuestOpts) => {
-      code = await guestExit(() => runDiagnose(ref, o, io), io);
+      code = await guestExit(async () => (await import('./guest.js')).runDiagnose(ref, o, io), io);
     });
 
   judgeOptions(scopeOptions(program.command('fix').description('plan -> confirm -> apply -> verify the in-guest RDP fixes over the GCE serial console')))
@@ -187,7 +187,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--timeout <seconds>', 'longest wait for any one answer from the guest', '60')
     .addOption(new Option('--format <format>', 'text or json').choices(['text', 'json']).default('text'))
     .action(async (ref: string, o: FixOpts) => {
-      code = await guestExit(() => runFix(ref, o, io), io);
+      code = await guestExit(async () => (await import('./guest.js')).runFix(ref, o, io), io);
     });
 
   scopeOptions(program.command('reset-password').description("GCE's Windows password reset: prints the new password once, to a terminal or --output"))
@@ -198,7 +198,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--from <inventory.json>', '(not allowed: the reset talks to the cloud)')
     .option('--timeout <seconds>', 'how long to wait for the guest agent', '30')
     .action(async (ref: string, o: ResetOpts) => {
-      code = await guestExit(() => runResetPassword(ref, { ...o, source: [], port: '3389' }, io), io);
+      code = await guestExit(async () => (await import('./guest.js')).runResetPassword(ref, { ...o, source: [], port: '3389' }, io), io);
     });
 
   try {

@@ -1,0 +1,69 @@
+// What every benchmark section shares: running the real CLI as its own process (wall time, peak RSS of that
+// process alone, exit code, stderr), and the shape of a result row. Sections are bench/*.ts modules with
+// `run(options) => Section`; bench/run.ts prints them as one table and writes JSON.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface Row {
+  /** What was measured, e.g. "EC2 2,000 SGs / 1,000 instances: wall". */
+  name: string;
+  measured: number;
+  unit: string;
+  /** The target it must meet (<=), when there is one. */
+  target?: number;
+  /** How the target was derived ("1.05 x minimum 1,234"). */
+  targetNote?: string;
+  ok?: boolean;
+  detail?: string;
+}
+
+export interface Section {
+  title: string;
+  rows: Row[];
+  /** Anything else worth keeping in the JSON (per-operation request counts...). */
+  data?: Record<string, unknown>;
+}
+
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
+
+export interface CliRun {
+  code: number;
+  wallMs: number;
+  peakRssMiB: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/src/cli/bin.js ...args` with `env` (added to a clean base) and measures it. */
+export function runCli(args: string[], env: Record<string, string>, o: { stdoutToFile?: boolean } = {}): Promise<CliRun> {
+  const rssFile = join(mkdtempSync(join(tmpdir(), 'rdpcloud-bench-')), 'rss');
+  return new Promise((done, fail) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--require', join(ROOT, 'bench', 'rss.cjs'), BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', NO_COLOR: '1', RDPCLOUD_BENCH_RSS_FILE: rssFile, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      if (!o.stdoutToFile) stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', fail);
+    child.on('close', (code) => {
+      const wallMs = performance.now() - t0;
+      let kib = 0;
+      try {
+        kib = Number(readFileSync(rssFile, 'utf8'));
+      } catch {
+        /* the process died before its exit hook */
+      }
+      done({ code: code ?? -1, wallMs, peakRssMiB: kib / 1024, stdout, stderr });
+    });
+  });
+}
+
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
