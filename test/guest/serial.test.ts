@@ -196,6 +196,28 @@ describe('serial console errors name the cause and the remedy', () => {
     expect(r.stdout).toMatch(/Emergency Management Services \(EMS\) is probably off/);
   });
 
+  it('the report reads edge -> network -> listener -> guest: --probe-address asks a listener on loopback', async () => {
+    const w = await world();
+    const { createServer } = await import('node:net');
+    // An RDP listener that insists on NLA (HYBRID_REQUIRED_BY_SERVER to anything without CredSSP), no TLS offered.
+    const srv = createServer((s) => s.once('data', (req: Buffer) => s.end(Buffer.from([3, 0, 0, 19, 14, 0xd0, 0, 0, 0, 0, 0, 3, 0, 8, 0, req.readUInt32LE(req.length - 4) & 2 ? 2 : 5, 0, 0, 0]))));
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as { port: number }).port)));
+    try {
+      const r = await rdpcloud(args('diagnose', '--probe-address', `127.0.0.1:${port}`), w.env);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      const at = (s: string) => r.stdout.indexOf(s);
+      expect(at('cloud path (audit engine):')).toBeGreaterThanOrEqual(0);
+      expect(at('listener (probed from this machine):')).toBeGreaterThan(at('cloud path (audit engine):'));
+      expect(at('guest (serial console')).toBeGreaterThan(at('listener (probed from this machine):'));
+      expect(r.stdout).toMatch(/asked 0x01 \(TLS\): refused: HYBRID_REQUIRED_BY_SERVER/);
+      // Without --probe-address the instance's public address is not probed from a test: it says so.
+      const plain = await rdpcloud(args('diagnose'), w.env);
+      expect(plain.stdout).toMatch(/34\.118\.20\.11:3389 \(gcp:acme-prod\/us-central1-a\/win-web-01\): not probed - not probed: RDPCLOUD_PROBE_LOOPBACK_ONLY/);
+    } finally {
+      srv.close();
+    }
+  });
+
   it('a gateway host key that is not the pinned one: no connection', async () => {
     const w = await world();
     const r = await rdpcloud(args('diagnose'), { ...w.env, RDPCLOUD_SERIAL_HOST_KEY: 'SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
