@@ -12,11 +12,18 @@ export interface Classified {
   retryAfterSeconds?: number;
 }
 
-/** How long to wait before retry number `attempt` (0-based): full jitter, capped, never less than Retry-After. */
+/**
+ * How long to wait before retry number `attempt` (0-based): full jitter over an exponentially growing cap
+ * (random between 0 and min(maxMs, baseMs x 2^attempt)), so that many clients throttled together do not come
+ * back together. When the server said how long (Retry-After), never sooner: that long plus a spread of up to a
+ * tenth of it (at most baseMs), for the same reason.
+ */
 export function backoffDelay(ctx: ProviderContext, attempt: number, retryAfterSeconds?: number): number {
   const cap = Math.min(ctx.retry.maxMs, ctx.retry.baseMs * 2 ** attempt);
   const jitter = Math.random() * cap;
-  return retryAfterSeconds !== undefined ? Math.max(retryAfterSeconds * 1000, jitter) : jitter;
+  if (retryAfterSeconds === undefined || !Number.isFinite(retryAfterSeconds) || retryAfterSeconds < 0) return jitter;
+  const after = retryAfterSeconds * 1000;
+  return Math.max(after + Math.random() * Math.min(ctx.retry.baseMs, after / 10), jitter);
 }
 
 export async function withRetry<T>(

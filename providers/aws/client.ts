@@ -2,13 +2,12 @@
 // profile, roles assumed per account through STS, SDK-native endpoint overrides (AWS_ENDPOINT_URL,
 // AWS_ENDPOINT_URL_EC2, _STS, _SSM, _ORGANIZATIONS), and rdpcloud's backoff policy as the SDK's retry strategy
 // so that the paginators retry a page, not the listing, and every request and retry is counted.
-import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromIni } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, RetryErrorInfo, RetryStrategyV2, RetryToken } from '@smithy/types';
 import { AuthError, UsageError } from '../../src/errors.js';
 import { backoffDelay } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 import { isLoopbackHost } from '../endpoints.js';
+import { credentialProviders, stsSdk } from './sdk.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -85,7 +84,7 @@ export function clientConfig(base: ClientBase, service: 'EC2' | 'STS' | 'SSM' | 
  */
 export function baseCredentials(profile: string | undefined, env: NodeJS.ProcessEnv): AwsCredentialIdentityProvider | undefined {
   if (profile) {
-    return fromIni({
+    return credentialProviders().fromIni({
       profile,
       ...(env.AWS_SHARED_CREDENTIALS_FILE ? { filepath: env.AWS_SHARED_CREDENTIALS_FILE } : {}),
       ...(env.AWS_CONFIG_FILE ? { configFilepath: env.AWS_CONFIG_FILE } : {}),
@@ -109,6 +108,7 @@ export function endpointFor(env: NodeJS.ProcessEnv, service: 'EC2' | 'STS' | 'SS
 export function assumedRole(roleArn: string, base: ClientBase, ctx: ProviderContext): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
+  const { STSClient, AssumeRoleCommand } = stsSdk();
   const sts = new STSClient(clientConfig(base, 'STS'));
   countRequests(sts, 'sts', ctx);
   return async () => {
@@ -127,6 +127,7 @@ export function assumedRole(roleArn: string, base: ClientBase, ctx: ProviderCont
 }
 
 export async function callerAccount(base: ClientBase, ctx: ProviderContext): Promise<string> {
+  const { STSClient, GetCallerIdentityCommand } = stsSdk();
   const sts = new STSClient(clientConfig(base, 'STS'));
   countRequests(sts, 'sts', ctx);
   try {

@@ -3,28 +3,17 @@
 // DescribeRouteTables, DescribeNetworkAcls, SSM DescribeInstanceInformation; GetManagedPrefixListEntries once
 // per prefix list the rules or routes name. Nothing per instance. Accounts: the caller's own, --role-arn per
 // account, or every ACTIVE account of the organization (--all-accounts --role-name R).
-import {
-  DescribeRegionsCommand,
-  EC2Client,
-  paginateDescribeInstances,
-  paginateDescribeNetworkAcls,
-  paginateDescribeRouteTables,
-  paginateDescribeSecurityGroups,
-  paginateGetManagedPrefixListEntries,
-  type Instance as Ec2Instance,
-  type NetworkAcl,
-  type RouteTable,
-  type SecurityGroup,
-} from '@aws-sdk/client-ec2';
-import { OrganizationsClient, paginateListAccounts } from '@aws-sdk/client-organizations';
-import { SSMClient, paginateDescribeInstanceInformation, type InstanceInformation } from '@aws-sdk/client-ssm';
+import type { EC2Client, Instance as Ec2Instance, NetworkAcl, RouteTable, SecurityGroup } from '@aws-sdk/client-ec2';
+import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import pLimit from 'p-limit';
 import { ScopeError, UsageError } from '../../src/errors.js';
 import type { Instance, Layer, RuleSet, Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
 import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, clientConfig, countRequests, describeAwsError, retryStrategy, type ClientBase } from './client.js';
-import { mapRegion } from './map.js';
+import { useFastXml } from './fast-xml.js';
+import { ec2Sdk, organizationsSdk, ssmSdk } from './sdk.js';
+import { EC2_READS, mapInstance, mapRegion, type MappedInstance } from './map.js';
 
 export interface AwsOptions {
   /** --region (repeatable); empty: every region enabled for the account (DescribeRegions). */
@@ -70,6 +59,7 @@ export class AwsProvider implements CloudProvider {
   async listScopes(): Promise<string[]> {
     if (this.roles.size && !this.opts.allAccounts) return [...this.roles.keys()];
     if (!this.opts.allAccounts) return [await callerAccount(this.base, this.ctx)];
+    const { OrganizationsClient, paginateListAccounts } = organizationsSdk();
     const org = new OrganizationsClient(clientConfig(this.base, 'ORGANIZATIONS'));
     countRequests(org, 'organizations', this.ctx);
     const accounts: string[] = [];
@@ -93,14 +83,15 @@ export class AwsProvider implements CloudProvider {
   }
 
   private ec2(account: string, region: string): EC2Client {
-    const c = new EC2Client(clientConfig(this.base, 'EC2', region, this.credentialsFor(account)));
+    const c = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region, this.credentialsFor(account)));
     countRequests(c, 'ec2', this.ctx);
+    useFastXml(c, EC2_READS);
     return c;
   }
 
   private async regionsOf(account: string): Promise<string[]> {
     if (this.opts.regions.length) return [...new Set(this.opts.regions)];
-    const out = await this.ec2(account, this.homeRegion).send(new DescribeRegionsCommand({}));
+    const out = await this.ec2(account, this.homeRegion).send(new (ec2Sdk().DescribeRegionsCommand)({}));
     // Without AllRegions only the enabled ones come back; opt-in regions not opted in are left out anyway.
     return (out.Regions ?? []).filter((r) => r.RegionName && r.OptInStatus !== 'not-opted-in').map((r) => r.RegionName!).sort();
   }
@@ -118,12 +109,14 @@ export class AwsProvider implements CloudProvider {
     if (failed.length === parts.length && parts.length > 0) throw new ScopeError('aws', account, failed.map((f) => `${f.region}: ${f.error}`).join('; '));
     const scope: Scope = { provider: 'aws', scope: account, status: 'ok' };
     if (failed.length) scope.warnings = failed.map((f) => `region ${f.region} could not be read: ${f.error}; its instances are missing`);
+    const read = parts.filter((p): p is ReturnType<typeof mapRegion> => !('error' in p));
+    // One region (--region R, the common case at scale): its part as it is, not copied key by key.
+    if (read.length === 1) return { scope, ...read[0]! };
     const instances: Instance[] = [];
     const ruleSets = new Map<string, RuleSet>();
     const paths: Record<string, Layer[]> = {};
-    for (const p of parts) {
-      if ('error' in p) continue;
-      instances.push(...p.instances);
+    for (const p of read) {
+      for (const i of p.instances) instances.push(i);
       for (const rs of p.ruleSets) ruleSets.set(rs.id, rs);
       Object.assign(paths, p.paths);
     }
@@ -132,6 +125,7 @@ export class AwsProvider implements CloudProvider {
 
   private async collectRegion(account: string, region: string): Promise<ReturnType<typeof mapRegion> | { region: string; error: string }> {
     const client = this.ec2(account, region);
+    const { paginateDescribeInstances, paginateDescribeSecurityGroups, paginateDescribeRouteTables, paginateDescribeNetworkAcls, paginateGetManagedPrefixListEntries } = ec2Sdk();
     const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
     const all = async <P, T>(pages: AsyncIterable<P>, pick: (p: P) => T[] | undefined): Promise<T[]> => {
       const out: T[] = [];
@@ -139,7 +133,8 @@ export class AwsProvider implements CloudProvider {
       return out;
     };
     const [instances, sgs, rts, acls, ssm] = await Promise.all([
-      settle(all(paginateDescribeInstances({ client, pageSize: PAGE.instances }, {}), (p) => (p.Reservations ?? []).flatMap((r) => r.Instances ?? []) as Ec2Instance[])),
+      // Each page of instances is mapped as it arrives: the SDK's objects for all of them are never held at once.
+      settle(all(paginateDescribeInstances({ client, pageSize: PAGE.instances }, {}), (p) => (p.Reservations ?? []).flatMap((r) => (r.Instances ?? []) as Ec2Instance[]).map((i) => mapInstance(i, account, region)).filter((m): m is MappedInstance => !!m))),
       settle(all(paginateDescribeSecurityGroups({ client, pageSize: PAGE.securityGroups }, {}), (p) => p.SecurityGroups as SecurityGroup[])),
       settle(all(paginateDescribeRouteTables({ client, pageSize: PAGE.routeTables }, {}), (p) => p.RouteTables as RouteTable[])),
       settle(all(paginateDescribeNetworkAcls({ client, pageSize: PAGE.networkAcls }, {}), (p) => p.NetworkAcls as NetworkAcl[])),
@@ -171,12 +166,13 @@ export class AwsProvider implements CloudProvider {
         }
       }),
     );
-    const mapped = mapRegion({ account, region, instances: instances.v, securityGroups, routeTables, networkAcls: acls.ok ? acls.v : [], prefixLists, ssm: ssm.ok ? ssm.v : undefined, unreadable });
+    const mapped = mapRegion({ account, region, instances: [], mapped: instances.v, securityGroups, routeTables, networkAcls: acls.ok ? acls.v : [], prefixLists, ssm: ssm.ok ? ssm.v : undefined, unreadable });
     if (!ssm.ok) this.ctx.warn(`aws:${account}/${region}: ${describeAwsError(ssm.e, 'SSM DescribeInstanceInformation')}: Session Manager access is not shown`);
     return mapped;
   }
 
   private async ssm(account: string, region: string): Promise<InstanceInformation[]> {
+    const { SSMClient, paginateDescribeInstanceInformation } = ssmSdk();
     const client = new SSMClient(clientConfig(this.base, 'SSM', region, this.credentialsFor(account)));
     countRequests(client, 'ssm', this.ctx);
     const out: InstanceInformation[] = [];

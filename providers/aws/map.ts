@@ -11,11 +11,52 @@
 import type { Instance as Ec2Instance, IpPermission, NetworkAcl, RouteTable, SecurityGroup, Route } from '@aws-sdk/client-ec2';
 import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import type { Gateway, Instance, Layer, Nic, OsFamily, Rule, RuleSet } from '../../src/model/inventory.js';
+import type { Pick } from './fast-xml.js';
+
+/**
+ * What rdpcloud reads of the two big listings (this file and index.ts): the fast XML path skips the rest of
+ * each instance and security group (block devices, DNS names, metadata and CPU options, egress rules, tags of
+ * groups...): at 10,000 instances and 20,000 groups the listings then take ~80 MB of heap instead of ~130 MB,
+ * and less time. Reading another member here means adding it below; test/providers/aws-fast-xml.test.ts
+ * records every member mapRegion touches and fails on one not listed.
+ */
+export const EC2_READS: Readonly<Record<string, Pick>> = {
+  DescribeInstances: {
+    NextToken: true,
+    Reservations: {
+      Instances: {
+        InstanceId: true,
+        State: true,
+        SubnetId: true,
+        VpcId: true,
+        Platform: true,
+        PlatformDetails: true,
+        Tags: true,
+        Placement: true,
+        IamInstanceProfile: true,
+        NetworkInterfaces: {
+          Attachment: true,
+          NetworkInterfaceId: true,
+          SubnetId: true,
+          VpcId: true,
+          Groups: true,
+          PrivateIpAddress: true,
+          PrivateIpAddresses: true,
+          Association: true,
+          Ipv6Addresses: true,
+        },
+      },
+    },
+  },
+  DescribeSecurityGroups: { NextToken: true, SecurityGroups: { GroupId: true, GroupName: true, IpPermissions: true } },
+};
 
 export interface AwsRegionData {
   account: string;
   region: string;
+  /** The DescribeInstances listing; or (as well) `mapped`: its instances already through mapInstance. */
   instances: Ec2Instance[];
+  mapped?: MappedInstance[];
   securityGroups: SecurityGroup[];
   routeTables: RouteTable[];
   networkAcls: NetworkAcl[];
@@ -214,95 +255,167 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
   const sgs = new Map(d.securityGroups.map((g) => [g.GroupId ?? '', g]));
   const ssmOnline = new Map((d.ssm ?? []).filter((x) => x.PingStatus === 'Online' && x.InstanceId).map((x) => [x.InstanceId!, x]));
 
+  // Each stage's rule set is built once and its id remembered: thousands of instances share a few subnets, and
+  // every group is on many paths (external and internal for each ENI).
+  const routeStages = new Map<string, string>();
   const routeStage = (subnet: string, vpc: string, kind: 'external' | 'internal'): string => {
     if (d.unreadable?.routeTables) return put(unreadableSet(`aws/${account}/${region}/route-tables-unreadable`, account, 'route tables', 'aws-route-table', d.unreadable.routeTables)).id;
+    const key = `${subnet}\u0000${vpc}\u0000${kind}`;
+    let id = routeStages.get(key);
+    if (id !== undefined) return id;
     const rt = bySubnetRt.get(subnet) ?? mainRt.get(vpc);
-    if (!rt) return put(unreadableSet(`aws/${account}/${region}/no-route-table/${subnet}`, account, `route table of ${subnet}`, 'aws-route-table', `no route table is associated with ${subnet} and ${vpc} has no main table in the listing`)).id;
-    return put(routeRuleSet(rt, kind, d.prefixLists, account)).id;
+    if (!rt) id = put(unreadableSet(`aws/${account}/${region}/no-route-table/${subnet}`, account, `route table of ${subnet}`, 'aws-route-table', `no route table is associated with ${subnet} and ${vpc} has no main table in the listing`)).id;
+    else id = put(routeRuleSet(rt, kind, d.prefixLists, account)).id;
+    routeStages.set(key, id);
+    return id;
   };
+  const aclStageMemo = new Map<string, { inbound: string; outbound: string }>();
   const aclStages = (subnet: string, vpc: string): { inbound: string; outbound: string } => {
     if (d.unreadable?.networkAcls) {
       const id = put(unreadableSet(`aws/${account}/${region}/acls-unreadable`, account, 'network ACLs', 'aws-network-acl', d.unreadable.networkAcls)).id;
       return { inbound: id, outbound: id };
     }
+    const key = `${subnet}\u0000${vpc}`;
+    const known = aclStageMemo.get(key);
+    if (known) return known;
+    let out: { inbound: string; outbound: string };
     const acl = bySubnetAcl.get(subnet) ?? defaultAcl.get(vpc);
     if (!acl) {
       const id = put(unreadableSet(`aws/${account}/${region}/no-acl/${subnet}`, account, `network ACL of ${subnet}`, 'aws-network-acl', `no network ACL is associated with ${subnet} in the listing`)).id;
-      return { inbound: id, outbound: id };
+      out = { inbound: id, outbound: id };
+    } else {
+      const { inbound, outbound } = aclRuleSets(acl, account);
+      out = { inbound: put(inbound).id, outbound: put(outbound).id };
     }
-    const { inbound, outbound } = aclRuleSets(acl, account);
-    return { inbound: put(inbound).id, outbound: put(outbound).id };
+    aclStageMemo.set(key, out);
+    return out;
   };
+  const sgStages = new Map<string, string>();
   const sgStage = (groupId: string): string => {
     if (d.unreadable?.securityGroups) return put(unreadableSet(`aws/${account}/${region}/sgs-unreadable`, account, 'security groups', 'aws-security-group', d.unreadable.securityGroups)).id;
+    let id = sgStages.get(groupId);
+    if (id !== undefined) return id;
     const sg = sgs.get(groupId);
-    if (!sg) return put(unreadableSet(`aws/${account}/${groupId}`, account, `security group ${groupId}`, 'aws-security-group', `security group ${groupId} is not in the listing`)).id;
-    return put(securityGroupRuleSet(sg, d.prefixLists, account)).id;
+    if (!sg) id = put(unreadableSet(`aws/${account}/${groupId}`, account, `security group ${groupId}`, 'aws-security-group', `security group ${groupId} is not in the listing`)).id;
+    else id = put(securityGroupRuleSet(sg, d.prefixLists, account)).id;
+    sgStages.set(groupId, id);
+    return id;
   };
-  const pathFor = (subnet: string, vpc: string, groups: string[], kind: 'external' | 'internal'): string => {
-    const id = `aws/${account}/${region}/${subnet}/${[...groups].sort().join('+')}/${kind}`;
+  // Layers are shared between the paths that have them: the ACL layers of a subnet, its route layer per kind,
+  // and the security-group layer of a list of groups (in the ENI's order) are the same objects on every path
+  // they belong to. Nothing changes a layer once made.
+  const routeLayers = new Map<string, Layer>();
+  const aclLayers = new Map<string, [Layer, Layer]>();
+  const sgLayers = new Map<string, Layer>();
+  const pathFor = (subnet: string, vpc: string, groups: string[], groupKey: string, kind: 'external' | 'internal'): string => {
+    const id = pathId(account, region, subnet, groupKey, kind);
     if (paths[id]) return id;
-    const acl = aclStages(subnet, vpc);
-    paths[id] = [
-      { name: 'route', stages: [{ ruleSet: routeStage(subnet, vpc, kind), mode: 'first-match' }], otherwise: { action: 'deny', rule: 'no route', why: 'the route table has no route back to these addresses' } },
-      { name: 'network ACL', stages: [{ ruleSet: acl.inbound, mode: 'first-match' }], otherwise: { action: 'deny', rule: 'rule *', why: 'no entry matched: the final * entry denies' } },
-      {
-        name: 'network ACL (return traffic)',
-        stages: [{ ruleSet: acl.outbound, mode: 'first-match' }],
-        otherwise: { action: 'deny', rule: 'rule *', why: `no outbound entry allows the reply on tcp:${RETURN_PORTS.from}-${RETURN_PORTS.to}: the final * entry denies it` },
-        returnPorts: RETURN_PORTS,
-      },
-      {
+    const sk = `${subnet}\u0000${vpc}`;
+    let acl = aclLayers.get(sk);
+    if (!acl) {
+      const stages = aclStages(subnet, vpc);
+      acl = [
+        { name: 'network ACL', stages: [{ ruleSet: stages.inbound, mode: 'first-match' }], otherwise: { action: 'deny', rule: 'rule *', why: 'no entry matched: the final * entry denies' } },
+        {
+          name: 'network ACL (return traffic)',
+          stages: [{ ruleSet: stages.outbound, mode: 'first-match' }],
+          otherwise: { action: 'deny', rule: 'rule *', why: `no outbound entry allows the reply on tcp:${RETURN_PORTS.from}-${RETURN_PORTS.to}: the final * entry denies it` },
+          returnPorts: RETURN_PORTS,
+        },
+      ];
+      aclLayers.set(sk, acl);
+    }
+    const rk = `${sk}\u0000${kind}`;
+    let route = routeLayers.get(rk);
+    if (!route) {
+      route = { name: 'route', stages: [{ ruleSet: routeStage(subnet, vpc, kind), mode: 'first-match' }], otherwise: { action: 'deny', rule: 'no route', why: 'the route table has no route back to these addresses' } };
+      routeLayers.set(rk, route);
+    }
+    const ordered = groups.join('+');
+    let sg = sgLayers.get(ordered);
+    if (!sg) {
+      sg = {
         name: 'security groups',
         stages: groups.map((g) => ({ ruleSet: sgStage(g), mode: 'any-allow' as const })),
         otherwise: { action: 'deny', rule: 'no security group rule', why: `security groups allow only what a rule names, and none of ${groups.join(', ') || '(no groups)'} admits these addresses` },
-      },
-    ];
+      };
+      sgLayers.set(ordered, sg);
+    }
+    paths[id] = [route, acl[0], acl[1], sg];
     return id;
   };
 
   const instances: Instance[] = [];
+  const mapped = [...(d.mapped ?? [])];
   for (const i of d.instances) {
-    if (!i.InstanceId || i.State?.Name === 'terminated') continue; // a terminated instance has no network left
-    const nics: Nic[] = [];
-    const enis = [...(i.NetworkInterfaces ?? [])].sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
-    for (const eni of enis) {
-      const subnet = eni.SubnetId ?? i.SubnetId ?? '';
-      const vpc = eni.VpcId ?? i.VpcId ?? '';
-      const groups = (eni.Groups ?? []).map((g) => g.GroupId).filter((x): x is string => !!x);
-      const v6 = eni.Ipv6Addresses?.find((a) => a.Ipv6Address)?.Ipv6Address;
-      const nic: Nic = { name: eni.NetworkInterfaceId ?? 'eni', network: vpc, subnet, path: pathFor(subnet, vpc, groups, 'external'), internalPath: pathFor(subnet, vpc, groups, 'internal') };
-      if (eni.PrivateIpAddress) nic.internalIPv4 = eni.PrivateIpAddress;
-      // Public IPv4 or Elastic IP of the ENI's primary private address (secondary ones carry their own).
-      const pub = eni.Association?.PublicIp ?? eni.PrivateIpAddresses?.find((p) => p.Association?.PublicIp)?.Association?.PublicIp;
-      if (pub) nic.externalIPv4 = pub;
-      // An ENI's IPv6 addresses are global: reachable from the internet when the route table sends ::/0 to an igw.
-      if (v6) {
-        nic.externalIPv6 = v6;
-        nic.internalIPv6 = v6;
-      }
-      nics.push(nic);
+    const m = mapInstance(i, account, region);
+    if (m) mapped.push(m);
+  }
+  for (const { instance: inst, enis } of mapped) {
+    for (const e of enis) {
+      pathFor(e.subnet, e.vpc, e.groups, e.groupKey, 'external');
+      pathFor(e.subnet, e.vpc, e.groups, e.groupKey, 'internal');
     }
-    const { os, evidence } = osFamily(i);
-    const labels: Record<string, string> = {};
-    for (const t of i.Tags ?? []) if (t.Key) labels[t.Key] = t.Value ?? '';
-    const inst: Instance = {
-      provider: 'aws',
-      scope: account,
-      location: i.Placement?.AvailabilityZone ?? region,
-      name: tagValue(i.Tags, 'Name') || i.InstanceId,
-      id: i.InstanceId,
-      state: i.State?.Name ?? 'unknown',
-      os,
-      nics,
-      tags: [],
-      serviceAccounts: i.IamInstanceProfile?.Arn ? [i.IamInstanceProfile.Arn] : [],
-      labels,
-    };
-    if (evidence) inst.osEvidence = evidence;
-    const agent = ssmOnline.get(i.InstanceId);
+    const agent = ssmOnline.get(inst.id);
     if (agent) inst.gateways = [{ kind: 'ssm', name: `Session Manager (SSM agent ${agent.AgentVersion ?? ''} online)`.replace('  ', ' ') } satisfies Gateway];
     instances.push(inst);
   }
   return { instances, ruleSets: [...ruleSets.values()], paths };
+}
+
+/** One instance of the listing, mapped as its page arrives (so the SDK's objects need not all be kept). */
+export interface MappedInstance {
+  /** Complete but for the gateways, which need the SSM listing (mapRegion adds them). */
+  instance: Instance;
+  /** Per NIC, what its paths are made of (mapRegion builds them once every listing is in). */
+  enis: { subnet: string; vpc: string; groups: string[]; groupKey: string }[];
+}
+
+export function pathId(account: string, region: string, subnet: string, groupKey: string, kind: 'external' | 'internal'): string {
+  return `aws/${account}/${region}/${subnet}/${groupKey}/${kind}`;
+}
+
+/** The model instance, its NICs with their path ids; undefined for what has no network (terminated). */
+export function mapInstance(i: Ec2Instance, account: string, region: string): MappedInstance | undefined {
+  if (!i.InstanceId || i.State?.Name === 'terminated') return undefined; // a terminated instance has no network left
+  const nics: Nic[] = [];
+  const parts: MappedInstance['enis'] = [];
+  const enis = [...(i.NetworkInterfaces ?? [])].sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
+  for (const eni of enis) {
+    const subnet = eni.SubnetId ?? i.SubnetId ?? '';
+    const vpc = eni.VpcId ?? i.VpcId ?? '';
+    const groups = (eni.Groups ?? []).map((g) => g.GroupId).filter((x): x is string => !!x);
+    const v6 = eni.Ipv6Addresses?.find((a) => a.Ipv6Address)?.Ipv6Address;
+    const groupKey = groups.length > 1 ? [...groups].sort().join('+') : (groups[0] ?? '');
+    parts.push({ subnet, vpc, groups, groupKey });
+    const nic: Nic = { name: eni.NetworkInterfaceId ?? 'eni', network: vpc, subnet, path: pathId(account, region, subnet, groupKey, 'external'), internalPath: pathId(account, region, subnet, groupKey, 'internal') };
+    if (eni.PrivateIpAddress) nic.internalIPv4 = eni.PrivateIpAddress;
+    // Public IPv4 or Elastic IP of the ENI's primary private address (secondary ones carry their own).
+    const pub = eni.Association?.PublicIp ?? eni.PrivateIpAddresses?.find((p) => p.Association?.PublicIp)?.Association?.PublicIp;
+    if (pub) nic.externalIPv4 = pub;
+    // An ENI's IPv6 addresses are global: reachable from the internet when the route table sends ::/0 to an igw.
+    if (v6) {
+      nic.externalIPv6 = v6;
+      nic.internalIPv6 = v6;
+    }
+    nics.push(nic);
+  }
+  const { os, evidence } = osFamily(i);
+  const labels: Record<string, string> = {};
+  for (const t of i.Tags ?? []) if (t.Key) labels[t.Key] = t.Value ?? '';
+  const inst: Instance = {
+    provider: 'aws',
+    scope: account,
+    location: i.Placement?.AvailabilityZone ?? region,
+    name: tagValue(i.Tags, 'Name') || i.InstanceId,
+    id: i.InstanceId,
+    state: i.State?.Name ?? 'unknown',
+    os,
+    nics,
+    tags: [],
+    serviceAccounts: i.IamInstanceProfile?.Arn ? [i.IamInstanceProfile.Arn] : [],
+    labels,
+  };
+  if (evidence) inst.osEvidence = evidence;
+  return { instance: inst, enis: parts };
 }

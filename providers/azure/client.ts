@@ -1,24 +1,30 @@
 // How rdpcloud reaches Azure Resource Manager: DefaultAzureCredential (CLI, managed identity, workload identity
 // in CI) or a static bearer token from RDPCLOUD_AZURE_TOKEN; the public, US Government and China clouds; an
-// endpoint override (RDPCLOUD_AZURE_ENDPOINT / --azure-endpoint) that replaces the ARM host. The override works
-// below the SDK: requests, nextLinks and long-running-operation URLs that name the real ARM host are
-// rewritten to it, anything else is followed as it is (interface.md). The SDK's own retry policy honours
-// Retry-After on 429/503; a pipeline policy counts requests and retries for the progress line and the benchmark.
+// endpoint override (RDPCLOUD_AZURE_ENDPOINT / --azure-endpoint) that replaces the ARM host: requests, nextLinks
+// and long-running-operation URLs that name the real ARM host are rewritten to it, anything else is followed as
+// it is (interface.md).
+//
+// The audit's listings go over plain REST (ArmRest): fetch, JSON.parse, nextLink followed page by page, each
+// request retried by rdpcloud's own policy (providers/retry.ts: throttling 429 with or without Retry-After, 5xx,
+// transport errors; full jitter; never sooner than Retry-After). The SDK clients (@azure/arm-network,
+// arm-compute: ~1 s and ~60 MB to load, and a deserializer pass per item) are used for the long-running
+// effective-NSG operation of explain --verify-with-api only, with a pipeline policy that counts requests.
 import type { TokenCredential } from '@azure/core-auth';
-import { createDefaultHttpClient, type HttpClient, type PipelinePolicy, type PipelineRequest } from '@azure/core-rest-pipeline';
-import { AzureAuthorityHosts, DefaultAzureCredential } from '@azure/identity';
+import type { HttpClient, PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { AuthError, UsageError } from '../../src/errors.js';
 import { isLoopbackHost } from '../endpoints.js';
+import { withRetry, type Classified } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
 export type AzureCloud = 'public' | 'usgov' | 'china';
 
+// Authority hosts as @azure/identity's AzureAuthorityHosts names them (written out: identity loads on demand).
 export const CLOUDS: Record<AzureCloud, { arm: string; authority: string; computeSetting: string }> = {
-  public: { arm: 'https://management.azure.com', authority: AzureAuthorityHosts.AzurePublicCloud, computeSetting: 'AZURE_PUBLIC_CLOUD' },
-  usgov: { arm: 'https://management.usgovcloudapi.net', authority: AzureAuthorityHosts.AzureGovernment, computeSetting: 'AZURE_US_GOVERNMENT' },
-  china: { arm: 'https://management.chinacloudapi.cn', authority: AzureAuthorityHosts.AzureChina, computeSetting: 'AZURE_CHINA_CLOUD' },
+  public: { arm: 'https://management.azure.com', authority: 'https://login.microsoftonline.com', computeSetting: 'AZURE_PUBLIC_CLOUD' },
+  usgov: { arm: 'https://management.usgovcloudapi.net', authority: 'https://login.microsoftonline.us', computeSetting: 'AZURE_US_GOVERNMENT' },
+  china: { arm: 'https://management.chinacloudapi.cn', authority: 'https://login.chinacloudapi.cn', computeSetting: 'AZURE_CHINA_CLOUD' },
 };
 
 export function parseCloud(v: string | undefined): AzureCloud {
@@ -44,11 +50,12 @@ export function parseArmEndpoint(value: string, flag: string): URL {
 export function azureCredential(env: NodeJS.ProcessEnv, cloud: AzureCloud): TokenCredential {
   const token = env.RDPCLOUD_AZURE_TOKEN?.trim();
   if (token) return { getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }) };
-  const inner = new DefaultAzureCredential({ authorityHost: CLOUDS[cloud].authority });
+  let inner: Promise<TokenCredential> | undefined;
   return {
     getToken: async (scopes, options) => {
       try {
-        return await inner.getToken(scopes, options);
+        inner ??= import('@azure/identity').then(({ DefaultAzureCredential }) => new DefaultAzureCredential({ authorityHost: CLOUDS[cloud].authority }));
+        return await (await inner).getToken(scopes, options);
       } catch (e) {
         throw new AuthError(
           'azure',
@@ -60,7 +67,8 @@ export function azureCredential(env: NodeJS.ProcessEnv, cloud: AzureCloud): Toke
 }
 
 /** Sends requests for the ARM host to the override instead; other URLs go where they point. */
-export function rewritingHttpClient(armHost: string, override: URL): HttpClient {
+export async function rewritingHttpClient(armHost: string, override: URL): Promise<HttpClient> {
+  const { createDefaultHttpClient } = await import('@azure/core-rest-pipeline');
   const inner = createDefaultHttpClient();
   const base = override.href.replace(/\/$/, '');
   const host = new URL(armHost).host.toLowerCase();
@@ -142,9 +150,9 @@ export interface ArmOptions {
   additionalPolicies: { policy: PipelinePolicy; position: 'perRetry' }[];
 }
 
-export function armOptions(ctx: ProviderContext, cloud: AzureCloud, override: URL | undefined): ArmOptions {
+export async function armOptions(ctx: ProviderContext, cloud: AzureCloud, override: URL | undefined): Promise<ArmOptions> {
   return {
-    ...(override ? { httpClient: rewritingHttpClient(CLOUDS[cloud].arm, override) } : {}),
+    ...(override ? { httpClient: await rewritingHttpClient(CLOUDS[cloud].arm, override) } : {}),
     retryOptions: { maxRetries: Math.max(0, ctx.retry.attempts - 1), retryDelayInMs: ctx.retry.baseMs, maxRetryDelayInMs: ctx.retry.maxMs },
     additionalPolicies: [{ policy: countingPolicy(ctx), position: 'perRetry' }],
   };
@@ -161,4 +169,152 @@ export function describeAzureError(e: unknown, what: string): string {
   if (status === 404 || code === 'SubscriptionNotFound') return `${what}: not found (${code ?? 404}); check the subscription id`;
   if (status === 429) return `${what}: still throttled after retries (${code ?? 429})`;
   return `${what}: ${status ? `HTTP ${status} ` : ''}${code ? `${code}: ` : ''}${msg}`;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Plain REST for the listings
+// ------------------------------------------------------------------------------------------------
+
+/** An ARM error answer: the HTTP status, ARM's error code and message, the headers (Retry-After). */
+export class ArmHttpError extends Error {
+  readonly statusCode: number;
+  readonly code?: string;
+  readonly headers: Headers;
+  constructor(status: number, body: string, headers: Headers) {
+    let code: string | undefined;
+    let message = body.slice(0, 300) || `HTTP ${status}`;
+    try {
+      const e = JSON.parse(body)?.error;
+      if (e?.code) code = String(e.code);
+      if (e?.message) message = String(e.message);
+    } catch {
+      // not JSON (a gateway's HTML page): the start of the body is the message
+    }
+    super(message);
+    this.statusCode = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+class ArmTransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** Seconds to wait from retry-after-ms / x-ms-retry-after-ms (ms) or Retry-After (seconds or an HTTP date). */
+export function retryAfterSeconds(h: Headers | undefined, now = Date.now()): number | undefined {
+  if (!h) return undefined;
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const v = Number(h.get(name));
+    if (h.get(name) !== null && Number.isFinite(v) && v >= 0) return v / 1000;
+  }
+  const ra = h.get('retry-after');
+  if (ra === null) return undefined;
+  const secs = Number(ra);
+  if (Number.isFinite(secs) && secs >= 0) return secs;
+  const at = Date.parse(ra);
+  return Number.isFinite(at) ? Math.max(0, (at - now) / 1000) : undefined;
+}
+
+/** Throttling (429) and transient answers (408, 5xx but 501/505, resets) are retried; Retry-After is honoured. */
+export function classifyArm(err: unknown): Classified {
+  if (err instanceof ArmHttpError) {
+    if (!RETRY_STATUS.has(err.statusCode)) return { retryable: false, throttled: false };
+    const ra = retryAfterSeconds(err.headers);
+    return { retryable: true, throttled: err.statusCode === 429, ...(ra !== undefined ? { retryAfterSeconds: ra } : {}) };
+  }
+  if (err instanceof ArmTransportError && TRANSIENT_CODES.has(err.code)) return { retryable: true, throttled: false };
+  return { retryable: false, throttled: false };
+}
+
+const TIMEOUT_MS = 120_000;
+
+/**
+ * ARM over plain REST: GETs signed with the credential's token (cached until five minutes before it expires),
+ * URLs naming the ARM host sent to the override, nextLinks followed one page at a time, each page handed over as
+ * it comes. Tokens go over https, or plain http to a loopback override only (parseArmEndpoint checks it).
+ */
+export class ArmRest {
+  private readonly arm: URL;
+  private token?: { token: string; expiresOnTimestamp: number };
+  private pending?: Promise<string>;
+  constructor(
+    private readonly ctx: ProviderContext,
+    private readonly credential: TokenCredential,
+    cloud: AzureCloud,
+    private readonly override?: URL,
+  ) {
+    this.arm = new URL(CLOUDS[cloud].arm);
+  }
+
+  private bearer(): Promise<string> {
+    if (this.token && this.token.expiresOnTimestamp - Date.now() > 300_000) return Promise.resolve(this.token.token);
+    this.pending ??= this.credential
+      .getToken(`${this.arm.origin}/.default`)
+      .then((t) => {
+        if (!t?.token) throw new AuthError('azure', 'the credential returned no token for Azure Resource Manager');
+        this.token = t;
+        return t.token;
+      })
+      .finally(() => (this.pending = undefined));
+    return this.pending;
+  }
+
+  /** Where a URL really goes: the override for the ARM host, anything else as it is (https only). */
+  private target(url: string): URL {
+    const u = new URL(url, this.arm);
+    if (u.host.toLowerCase() === this.arm.host.toLowerCase() && this.override) {
+      const base = this.override.href.replace(/\/$/, '');
+      return new URL(base + u.pathname + u.search);
+    }
+    const loopbackOverride = this.override && u.origin === this.override.origin;
+    if (u.protocol !== 'https:' && !(loopbackOverride && isLoopbackHost(u.hostname))) {
+      throw new ArmTransportError(`refusing to send a token to ${u.origin} over plain http`, 'EINSECURE');
+    }
+    return u;
+  }
+
+  private async send(url: string): Promise<any> {
+    const target = this.target(url);
+    const token = await this.bearer();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(target, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      text = await res.text();
+    } catch (e) {
+      const err = e as any;
+      const code = err?.cause?.code ?? (err?.name === 'TimeoutError' ? 'ETIMEDOUT' : err?.code) ?? 'ECONNRESET';
+      throw new ArmTransportError(`${target.origin}: ${err?.cause?.message ?? err?.message ?? err}`, String(code));
+    }
+    if (!res.ok) throw new ArmHttpError(res.status, text, res.headers);
+    try {
+      return text ? JSON.parse(text) : {};
+    } catch {
+      throw new ArmTransportError(`${target.origin}${target.pathname}: the answer is not JSON`, 'EBADJSON');
+    }
+  }
+
+  /** One GET (a path under the ARM host, or an absolute URL), retried by rdpcloud's policy. */
+  get(url: string): Promise<any> {
+    return withRetry(this.ctx, operationOf(new URL(url, this.arm).href), () => this.send(url), classifyArm);
+  }
+
+  /** The items of every page of a list, one page at a time, following nextLink. */
+  async *pages(path: string): AsyncGenerator<any[]> {
+    let next: string | undefined = path;
+    while (next) {
+      const page: any = await this.get(next);
+      yield (page?.value ?? []) as any[];
+      next = page?.nextLink || undefined;
+    }
+  }
 }

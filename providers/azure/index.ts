@@ -1,15 +1,15 @@
 // The Azure provider: one subscription at a time, with the fewest ARM calls the API allows. Per subscription,
-// all list-all calls paged by nextLink: virtualMachines (statusOnly=true: with power states), networkInterfaces,
-// publicIPAddresses, networkSecurityGroups, virtualNetworks (subnets inline), bastionHosts. Nothing per VM.
-// Subscriptions: --subscription (repeatable) or every Enabled one the credential can see.
-import { ComputeManagementClient } from '@azure/arm-compute';
-import { NetworkManagementClient, type BastionHost, type NetworkInterface, type NetworkSecurityGroup, type PublicIPAddress, type VirtualNetwork } from '@azure/arm-network';
-import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+// all list-all calls paged by nextLink: virtualMachines (twice: configuration, and statusOnly=true for power
+// states), networkInterfaces, publicIPAddresses, networkSecurityGroups, virtualNetworks (subnets inline),
+// bastionHosts. Nothing per VM. Subscriptions: --subscription (repeatable) or every Enabled one the credential
+// can see. The listings go over plain REST (client.ts ArmRest); each page is cut down to the fields map.ts reads
+// as it arrives (the raw JSON is not kept). The SDK is loaded for the effective-NSG operation only.
 import type { TokenCredential } from '@azure/core-auth';
+import type { BastionHost, NetworkInterface, NetworkSecurityGroup, PublicIPAddress, VirtualNetwork } from '@azure/arm-network';
 import { AuthError, ScopeError } from '../../src/errors.js';
 import type { EffectiveView, Instance, Inventory, Layer, Nic, RuleSet, Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
-import { CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, signOverHttpLoopback, type AzureCloud } from './client.js';
+import { ArmRest, CLOUDS, armOptions, azureCredential, describeAzureError, parseArmEndpoint, signOverHttpLoopback, type AzureCloud } from './client.js';
 import { effectiveLayers, mapSubscription, powerState, resourceGroupOf, type AzureVm, type EffectiveGroup } from './map.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -21,10 +21,72 @@ export interface AzureOptions {
   endpoint?: string;
 }
 
+/** API versions the SDK clients of package.json send (arm-compute 25, arm-network 39, arm-resources-subscriptions 3). */
+export const API_VERSIONS = { compute: '2026-04-01', network: '2026-01-01', subscriptions: '2022-12-01' };
+
+/** ARM's envelope: `properties` merged into the object, recursively (what the SDK's deserializers do). */
+export function flattenArm(x: any): any {
+  if (Array.isArray(x)) return x.map(flattenArm);
+  if (!x || typeof x !== 'object') return x;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(x)) if (k !== 'properties') out[k] = flattenArm(x[k]);
+  const p = x.properties;
+  if (p && typeof p === 'object' && !Array.isArray(p)) for (const k of Object.keys(p)) if (!(k in out)) out[k] = flattenArm(p[k]);
+  return out;
+}
+
+const ref = (x: any): { id?: string } | undefined => (x?.id ? { id: x.id } : undefined);
+
+/** The fields of a VM map.ts reads (configuration or statusOnly item), from ARM's JSON. */
+export function slimVm(raw: any): AzureVm {
+  const p = raw?.properties ?? {};
+  const vm: AzureVm = { id: raw?.id, name: raw?.name, location: raw?.location };
+  if (raw?.tags) vm.tags = raw.tags;
+  if (p.vmId) vm.vmId = p.vmId;
+  const sp = p.storageProfile;
+  if (sp) vm.storageProfile = { ...(sp.osDisk ? { osDisk: { osType: sp.osDisk.osType } } : {}), ...(sp.imageReference ? { imageReference: { publisher: sp.imageReference.publisher, offer: sp.imageReference.offer, sku: sp.imageReference.sku } } : {}) };
+  const op = p.osProfile;
+  if (op) vm.osProfile = { ...(op.windowsConfiguration ? { windowsConfiguration: true } : {}), ...(op.linuxConfiguration ? { linuxConfiguration: true } : {}) };
+  const nics = p.networkProfile?.networkInterfaces;
+  if (nics) vm.networkProfile = { networkInterfaces: nics.map((n: any) => ({ id: n?.id, primary: n?.properties?.primary ?? n?.primary })) };
+  const iv = p.instanceView ?? raw?.instanceView;
+  if (iv?.statuses) vm.instanceView = { statuses: iv.statuses.map((x: any) => ({ code: x?.code })) };
+  return vm;
+}
+
+/** The fields of a NIC map.ts reads. */
+export function slimNic(raw: any): NetworkInterface {
+  const p = raw?.properties ?? {};
+  return {
+    id: raw?.id,
+    name: raw?.name,
+    ...(p.networkSecurityGroup?.id ? { networkSecurityGroup: { id: p.networkSecurityGroup.id } } : {}),
+    ipConfigurations: (p.ipConfigurations ?? []).map((c: any) => {
+      const q = c?.properties ?? {};
+      return {
+        name: c?.name,
+        primary: q.primary,
+        subnet: ref(q.subnet),
+        publicIPAddress: ref(q.publicIPAddress),
+        privateIPAddress: q.privateIPAddress,
+        privateIPAddressVersion: q.privateIPAddressVersion,
+        ...(q.applicationSecurityGroups?.length ? { applicationSecurityGroups: q.applicationSecurityGroups.map((a: any) => ({ id: a?.id })) } : {}),
+      };
+    }),
+  } as NetworkInterface;
+}
+
+/** The fields of a public IP address map.ts reads. */
+export function slimPublicIp(raw: any): PublicIPAddress {
+  const p = raw?.properties ?? {};
+  return { id: raw?.id, name: raw?.name, ...(raw?.sku ? { sku: { name: raw.sku.name, tier: raw.sku.tier } } : {}), ipAddress: p.ipAddress, publicIPAddressVersion: p.publicIPAddressVersion } as PublicIPAddress;
+}
+
 export class AzureProvider implements CloudProvider {
   readonly id = 'azure' as const;
   private readonly credential: TokenCredential;
   private readonly override?: URL;
+  private readonly rest: ArmRest;
 
   constructor(
     private readonly opts: AzureOptions,
@@ -33,13 +95,14 @@ export class AzureProvider implements CloudProvider {
     const ep = opts.endpoint ?? ctx.env.RDPCLOUD_AZURE_ENDPOINT;
     if (ep) this.override = parseArmEndpoint(ep, opts.endpoint ? '--azure-endpoint' : 'RDPCLOUD_AZURE_ENDPOINT');
     this.credential = azureCredential(ctx.env, opts.cloud);
+    this.rest = new ArmRest(ctx, this.credential, opts.cloud, this.override);
   }
 
-  private options(): any {
+  private async options(): Promise<any> {
     const cloud = CLOUDS[this.opts.cloud];
     const http = this.override?.protocol === 'http:';
     return {
-      ...armOptions(this.ctx, this.opts.cloud, this.override),
+      ...(await armOptions(this.ctx, this.opts.cloud, this.override)),
       // Over http (loopback) requests go to the override directly; over https they keep the ARM host and the
       // http client rewrites them, so the SDK's own bearer policy signs them.
       endpoint: http ? this.override!.origin : cloud.arm,
@@ -56,10 +119,11 @@ export class AzureProvider implements CloudProvider {
 
   async listScopes(): Promise<string[]> {
     if (this.opts.subscriptions.length) return [...new Set(this.opts.subscriptions)];
-    const client = this.signed(new SubscriptionClient(this.credential, this.options()));
     const out: string[] = [];
     try {
-      for await (const s of client.subscriptions.list()) if (s.subscriptionId && (s.state ?? 'Enabled') === 'Enabled') out.push(s.subscriptionId);
+      for await (const page of this.rest.pages(`/subscriptions?api-version=${API_VERSIONS.subscriptions}`)) {
+        for (const s of page) if (s?.subscriptionId && (s.state ?? 'Enabled') === 'Enabled') out.push(s.subscriptionId);
+      }
     } catch (e) {
       if (e instanceof AuthError) throw e;
       throw new ScopeError('azure', '(subscriptions)', describeAzureError(e, 'listing subscriptions'));
@@ -73,7 +137,8 @@ export class AzureProvider implements CloudProvider {
    * Basic open) is kept from the computed path.
    */
   async effectiveView(instance: Instance, inventory: Inventory): Promise<EffectiveView> {
-    const network = this.signed(new NetworkManagementClient(this.credential, instance.scope, this.options()));
+    const { NetworkManagementClient } = await import('@azure/arm-network');
+    const network = this.signed(new NetworkManagementClient(this.credential, instance.scope, await this.options()));
     const ruleSets: RuleSet[] = [];
     const paths: Record<string, Layer[]> = {};
     const done = new Map<string, { external: string; internal: string }>();
@@ -106,24 +171,26 @@ export class AzureProvider implements CloudProvider {
   }
 
   async collect(subscription: string): Promise<ScopeInventory> {
-    const network = this.signed(new NetworkManagementClient(this.credential, subscription, this.options()));
-    const compute = this.signed(new ComputeManagementClient(this.credential, subscription, this.options()));
-    const all = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
+    const base = `/subscriptions/${encodeURIComponent(subscription)}/providers`;
+    const compute = (q = '') => `${base}/Microsoft.Compute/virtualMachines?api-version=${API_VERSIONS.compute}${q}`;
+    const network = (type: string) => `${base}/Microsoft.Network/${type}?api-version=${API_VERSIONS.network}`;
+    // Every page is cut down to what map.ts reads as it arrives; the raw JSON is dropped with the page.
+    const all = async <T>(path: string, slim: (raw: any) => T): Promise<T[]> => {
       const out: T[] = [];
-      for await (const x of it) out.push(x);
+      for await (const page of this.rest.pages(path)) for (const raw of page) out.push(slim(raw));
       return out;
     };
     const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
     // The VM listing has the configuration; the statusOnly listing has the power states (its items may carry
     // nothing else), joined by id. Two paged calls per subscription, none per VM.
     const [vms, states, nics, pips, nsgs, vnets, bastions] = await Promise.all([
-      settle(all<AzureVm>(compute.virtualMachines.listAll() as AsyncIterable<AzureVm>)),
-      settle(all<AzureVm>(compute.virtualMachines.listAll({ statusOnly: 'true' }) as AsyncIterable<AzureVm>)),
-      settle(all<NetworkInterface>(network.networkInterfaces.listAll())),
-      settle(all<PublicIPAddress>(network.publicIPAddresses.listAll())),
-      settle(all<NetworkSecurityGroup>(network.networkSecurityGroups.listAll())),
-      settle(all<VirtualNetwork>(network.virtualNetworks.listAll())),
-      settle(all<BastionHost>(network.bastionHosts.list())),
+      settle(all(compute(), slimVm)),
+      settle(all(compute('&statusOnly=true'), slimVm)),
+      settle(all(network('networkInterfaces'), slimNic)),
+      settle(all(network('publicIPAddresses'), slimPublicIp)),
+      settle(all(network('networkSecurityGroups'), (x) => flattenArm(x) as NetworkSecurityGroup)),
+      settle(all(network('virtualNetworks'), (x) => flattenArm(x) as VirtualNetwork)),
+      settle(all(network('bastionHosts'), (x) => flattenArm(x) as BastionHost)),
     ]);
     for (const r of [vms, states, nics, pips, nsgs, vnets, bastions]) if (!r.ok && r.e instanceof AuthError) throw r.e;
     // Without the VMs, their NICs or their public addresses there is nothing to judge.

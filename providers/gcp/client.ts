@@ -1,6 +1,14 @@
 // How rdpcloud reaches Google: credentials (ADC or a static token), endpoints (private endpoints and
-// emulators), error classification, and paging with retry per page.
-import { GoogleAuth, OAuth2Client, type AuthClient } from 'google-auth-library';
+// emulators), error classification, and a lean JSON-over-HTTPS client for the read path of an audit.
+//
+// The audit reads Compute Engine and Resource Manager with plain REST (GcpRest): fetch, JSON.parse, no
+// protobuf round trip. @google-cloud/compute costs 1.3 s and ~190 MB just to load (its descriptor is huge) and
+// ~5 ms of CPU per page to turn JSON into protobuf objects and back; an organisation is thousands of pages. The
+// REST answers are the same JSON the client would have decoded (field names, int64 as strings, enums as
+// names). The gax clients are still used, loaded on demand, for the writes and the per-instance calls of
+// fix, diagnose, explain --verify-with-api and the serial console.
+import type { AuthClient } from 'google-auth-library';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { AuthError, UsageError } from '../../src/errors.js';
 import type { Classified } from '../retry.js';
 import { withRetry } from '../retry.js';
@@ -42,6 +50,7 @@ export function parseEndpoint(value: string, flag: string): Endpoint {
 
 /** GOOGLE_OAUTH_ACCESS_TOKEN (Terraform's convention) or Application Default Credentials. */
 export async function gcpAuth(env: NodeJS.ProcessEnv): Promise<AuthClient> {
+  const { GoogleAuth, OAuth2Client } = await import('google-auth-library');
   const token = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
   if (token) {
     const c = new OAuth2Client();
@@ -56,6 +65,21 @@ export async function gcpAuth(env: NodeJS.ProcessEnv): Promise<AuthClient> {
       'no credentials found: run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS to a credentials file (workload identity federation in CI), or set GOOGLE_OAUTH_ACCESS_TOKEN',
     );
   }
+}
+
+/** The request headers credentials add (Authorization, x-goog-user-project); a static token needs no library. */
+export function gcpHeaders(env: NodeJS.ProcessEnv): () => Promise<Record<string, string>> {
+  const token = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
+  if (token) {
+    const h = { authorization: `Bearer ${token}` };
+    return async () => h;
+  }
+  let client: Promise<AuthClient> | undefined;
+  return async () => {
+    client ??= gcpAuth(env);
+    const h = await (await client).getRequestHeaders();
+    return h instanceof Headers ? Object.fromEntries(h.entries()) : { ...(h as Record<string, string>) };
+  };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -94,7 +118,7 @@ export function readGcpError(err: unknown): GcpError {
 }
 
 const RETRY_403 = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'RATE_LIMIT_EXCEEDED']);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 export function classifyGcp(err: unknown): Classified {
   const { status, reason } = readGcpError(err);
@@ -121,26 +145,97 @@ export function describeGcpError(err: unknown, project: string, what: string): s
   return `${what}: ${status ? `HTTP ${status}: ` : ''}${message}`;
 }
 
-type PageCall<T> = (req: Record<string, unknown>) => Promise<[T, Record<string, unknown> | null | undefined, unknown]>;
+/** An HTTP error answer, shaped like the GaxiosError the clients throw (status, raw body as message, headers). */
+export class GcpHttpError extends Error {
+  readonly code: number;
+  readonly response: { status: number; headers: Headers };
+  constructor(
+    readonly status: number,
+    body: string,
+    headers: Headers,
+  ) {
+    super(body || `HTTP ${status}`);
+    this.code = status;
+    this.response = { status, headers };
+  }
+}
+
+/** A transport failure (reset, refused, timeout) with the system error code classifyGcp knows. */
+class GcpTransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const DEFAULT_HOSTS = { compute: 'https://compute.googleapis.com', rm: 'https://cloudresourcemanager.googleapis.com' };
+const TIMEOUT_MS = 120_000;
+
+function origin(ep: Endpoint | undefined, api: 'compute' | 'rm'): string {
+  if (!ep) return DEFAULT_HOSTS[api];
+  const host = ep.apiEndpoint.includes(':') ? `[${ep.apiEndpoint}]` : ep.apiEndpoint;
+  return `${ep.protocol}://${host}:${ep.port}`;
+}
 
 /**
- * Pages through a list call one page at a time, retrying a page (not the listing) when throttled.
- * Nothing above the provider sees a page token.
+ * Compute Engine and Resource Manager over plain REST: one GET per call, retried per request (withRetry),
+ * pages followed by pageToken one at a time, each page handed over as it comes (nothing keeps it).
  */
-export async function* pages<T>(
-  ctx: ProviderContext,
-  op: string,
-  first: Record<string, unknown>,
-  call: PageCall<T>,
-  onResponse?: (raw: any) => void,
-): AsyncGenerator<T> {
-  let req: Record<string, unknown> | null | undefined = first;
-  while (req) {
-    const current: Record<string, unknown> = req;
-    const [items, next, raw] = await withRetry(ctx, op, () => call(current), classifyGcp);
-    onResponse?.(raw);
-    yield items;
-    req = next && next.pageToken ? next : null;
+/** Requests in flight per project at most: Compute Engine's rate quotas are per project. */
+export const PER_PROJECT_IN_FLIGHT = 8;
+
+export class GcpRest {
+  private readonly base: Record<'compute' | 'rm', string>;
+  private readonly perProject = new Map<string, LimitFunction>();
+  constructor(
+    private readonly ctx: ProviderContext,
+    private readonly headers: () => Promise<Record<string, string>>,
+    endpoints: { compute?: Endpoint; rm?: Endpoint },
+  ) {
+    this.base = { compute: origin(endpoints.compute, 'compute'), rm: origin(endpoints.rm, 'rm') };
+  }
+
+  private async send(api: 'compute' | 'rm', path: string, query: Record<string, string | number | boolean | undefined>): Promise<any> {
+    const url = new URL(this.base[api] + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
+    const headers = await this.headers();
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, { headers: { ...headers, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
+      text = await res.text();
+    } catch (e) {
+      const err = e as any;
+      const code = err?.cause?.code ?? (err?.name === 'TimeoutError' ? 'ETIMEDOUT' : err?.code) ?? 'ECONNRESET';
+      throw new GcpTransportError(`${url.origin}: ${err?.cause?.message ?? err?.message ?? err}`, String(code));
+    }
+    if (!res.ok) throw new GcpHttpError(res.status, text, res.headers);
+    try {
+      return text ? JSON.parse(text) : {};
+    } catch {
+      throw new GcpTransportError(`${url.origin}${url.pathname}: the answer is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')})`, 'EBADJSON');
+    }
+  }
+
+  /** One GET, retried when throttled or transient. */
+  get<T = any>(op: string, api: 'compute' | 'rm', path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<T> {
+    // A slot of the project's is held while the request is on the wire, not while it waits to be retried.
+    const project = /\/projects\/([^/]+)/.exec(path)?.[1];
+    let limit = project ? this.perProject.get(project) : undefined;
+    if (project && !limit) this.perProject.set(project, (limit = pLimit(PER_PROJECT_IN_FLIGHT)));
+    return withRetry(this.ctx, op, () => (limit ? limit(() => this.send(api, path, query)) : this.send(api, path, query)), classifyGcp);
+  }
+
+  /** Every page of a list, one at a time: the raw answer of each (items, unreachables...), retried per page. */
+  async *pages(op: string, api: 'compute' | 'rm', path: string, query: Record<string, string | number | boolean | undefined>): AsyncGenerator<any> {
+    let token: string | undefined;
+    do {
+      const page = await this.get(op, api, path, { ...query, pageToken: token });
+      yield page;
+      token = page?.nextPageToken || undefined;
+    } while (token);
   }
 }
 

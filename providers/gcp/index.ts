@@ -1,15 +1,15 @@
 // The GCP provider: one project at a time, with the fewest calls the Compute API allows.
 // Per project: instances.aggregatedList, firewalls.list, networks.list and networkFirewallPolicies.aggregatedList
-// (all paged, all zones/regions at once), projects.get (project metadata), and networks.getEffectiveFirewalls once
-// per network in use (it returns the hierarchical and global network policies, cloud-apis.md 1.3). Nothing per instance.
-import compute from '@google-cloud/compute';
-import resourceManager from '@google-cloud/resource-manager';
-import osLogin from '@google-cloud/os-login';
+// (all paged at 500, all zones/regions at once), projects.get (project metadata); networks.getEffectiveFirewalls
+// once per network in use for the run (it returns the hierarchical and global network policies, cloud-apis.md
+// 1.3; a Shared VPC network's answer is the same for every service project). Nothing per instance. The reads
+// go over plain REST (client.ts GcpRest) and each page of instances is mapped as it arrives; the gax clients
+// are loaded only for fix, diagnose, explain --verify-with-api and the serial console.
 import type { AuthClient } from 'google-auth-library';
-import { ScopeError, UsageError } from '../../src/errors.js';
+import { AuthError, ScopeError, UsageError } from '../../src/errors.js';
 import type { EffectiveView, Instance, Inventory, Layer, Nic, RuleSet, Scope, Stage } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
-import { callOnce, clientOptions, describeGcpError, gcpAuth, pages, parseEndpoint, type Endpoint } from './client.js';
+import { GcpRest, callOnce, clientOptions, describeGcpError, gcpAuth, gcpHeaders, parseEndpoint, type Endpoint } from './client.js';
 import { lastSegment, mapFirewall, mapInstance, networkKey, networkProject, policyRuleSet, regionOfZone, safeMetadata } from './map.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -51,8 +51,11 @@ export class GcpProvider implements CloudProvider {
   private clients?: Promise<Clients>;
   private readonly compute?: Endpoint;
   private readonly rm?: Endpoint;
-  /** Shared VPC host projects and hierarchy lookups are read once per run, whichever project needs them first. */
-  private readonly hostCache = new Map<string, Promise<Map<string, NetworkFacts>>>();
+  private readonly rest: GcpRest;
+  /** A project's networks and VPC rules, read once per run: for itself and for the service projects of a Shared VPC host. */
+  private readonly networkCache = new Map<string, Promise<Map<string, NetworkFacts>>>();
+  /** networks.getEffectiveFirewalls, once per network for the run. */
+  private readonly effectiveCache = new Map<string, Promise<{ ok: true; v: Json } | { ok: false; e: unknown }>>();
   private readonly policyParents = new Map<string, Promise<string | undefined>>();
   private readonly folderParents = new Map<string, Promise<string | undefined>>();
 
@@ -67,10 +70,13 @@ export class GcpProvider implements CloudProvider {
     if (!opts.allProjects && opts.projects.length === 0) {
       throw new UsageError('gcp: name the projects to audit with --project P (repeatable) or use --all-projects');
     }
+    this.rest = new GcpRest(ctx, gcpHeaders(ctx.env), { compute: this.compute, rm: this.rm });
   }
 
+  /** The gax clients, for writes and per-instance calls only (the audit reads over REST). */
   private getClients(): Promise<Clients> {
     this.clients ??= gcpAuth(this.ctx.env).then(async (auth: AuthClient) => {
+      const [{ default: compute }, { default: resourceManager }] = await Promise.all([import('@google-cloud/compute'), import('@google-cloud/resource-manager')]);
       const o = clientOptions(this.compute, auth);
       const c: Clients = {
         instances: new compute.InstancesClient(o),
@@ -85,8 +91,6 @@ export class GcpProvider implements CloudProvider {
       const ro = clientOptions(this.rm, auth);
       c.rmProjects = new resourceManager.ProjectsClient(ro);
       c.rmFolders = new resourceManager.FoldersClient(ro);
-      // aggregatedList is only exposed as an auto-paging iterator; the inner call pages one page at a time.
-      await Promise.all([c.instances.initialize(), c.networkPolicies.initialize()]);
       return c;
     });
     return this.clients;
@@ -94,79 +98,21 @@ export class GcpProvider implements CloudProvider {
 
   async listScopes(): Promise<string[]> {
     if (!this.opts.allProjects) return [...new Set(this.opts.projects)];
-    const c = await this.getClients();
     const found: string[] = [];
-    for await (const page of pages<Json[]>(this.ctx, 'rm.projects.search', { query: 'state:ACTIVE', pageSize: 500 }, (req) =>
-      c.rmProjects.searchProjects(req, { autoPaginate: false }),
-    )) {
-      for (const p of page) if ((p.state ?? 'ACTIVE') === 'ACTIVE' || p.state === 1) found.push(p.projectId);
+    for await (const page of this.rest.pages('rm.projects.search', 'rm', '/v3/projects:search', { query: 'state:ACTIVE', pageSize: 500 })) {
+      for (const p of (page.projects ?? []) as Json[]) if ((p.state ?? 'ACTIVE') === 'ACTIVE' || p.state === 1) found.push(p.projectId);
     }
     return [...new Set([...this.opts.projects, ...found])].sort();
   }
 
   async collect(project: string): Promise<ScopeInventory> {
-    const c = await this.getClients();
-    const ctx = this.ctx;
     const fail = (err: unknown, what: string) => new ScopeError('gcp', project, describeGcpError(err, project, what));
+    const p = encodeURIComponent(project);
 
     // Independent listings run together; each one pages serially.
     // returnPartialSuccess: a zone that errors is listed in `unreachables` instead of failing the listing;
     // its instances are missing, which the scope then says (cloud-apis.md 1.4).
     const unreachable = new Set<string>();
-    const instancesP = (async () => {
-      const raw: Json[] = [];
-      for await (const items of pages<Record<string, Json>>(
-        ctx,
-        'instances.aggregatedList',
-        { project, maxResults: PAGE, returnPartialSuccess: true },
-        (req) => c.instances.innerApiCalls.aggregatedList(req, { autoPaginate: false }),
-        (res) => (res?.unreachables ?? []).forEach((z: string) => unreachable.add(z)),
-      )) {
-        for (const scoped of Object.values(items ?? {})) for (const inst of scoped?.instances ?? []) raw.push(inst);
-      }
-      return raw;
-    })();
-    const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
-    const firewallsP = settle(this.listAll(c.firewalls, 'firewalls.list', project));
-    const networksP = settle(this.listAll(c.networks, 'networks.list', project));
-    const regionalP = settle(this.regionalPolicies(c, project));
-    const projectP = settle(callOnce(ctx, 'projects.get', () => c.projects.get({ project })));
-
-    let rawInstances: Json[];
-    try {
-      rawInstances = await instancesP;
-    } catch (e) {
-      await Promise.all([firewallsP, networksP, regionalP, projectP]);
-      throw fail(e, `listing instances of ${project}`);
-    }
-    const [fws, nets, regional, proj] = await Promise.all([firewallsP, networksP, regionalP, projectP]);
-
-    const scope: Scope = { provider: 'gcp', scope: project, status: 'ok' };
-    if (unreachable.size) {
-      scope.warnings = [`instances in ${[...unreachable].map(lastSegment).join(', ')} could not be listed (the API reported the zones unreachable): they are missing from this audit; run it again later`];
-    }
-    if (proj.ok) {
-      const md = safeMetadata((proj.v as Json)[0]?.commonInstanceMetadata);
-      if (md) scope.metadata = md;
-    }
-
-    const ruleSets = new Map<string, RuleSet>();
-    const paths: Record<string, Layer[]> = {};
-    // This project's own networks.
-    const local = new Map<string, NetworkFacts>();
-    const vpcUnreadable = fws.ok ? undefined : describeGcpError(fws.e, project, 'reading firewall rules');
-    const byNetwork = new Map<string, Json[]>();
-    if (fws.ok) for (const fw of fws.v) byNetwork.set(networkKey(fw.network ?? ''), [...(byNetwork.get(networkKey(fw.network ?? '')) ?? []), fw]);
-    const netList: Json[] = nets.ok ? nets.v : [];
-    const networkNames = new Set<string>([...netList.map((n) => networkKey(n.selfLink ?? `projects/${project}/global/networks/${n.name}`)), ...byNetwork.keys()]);
-    for (const key of networkNames) {
-      const n = netList.find((x) => networkKey(x.selfLink ?? '') === key);
-      local.set(key, {
-        order: n?.networkFirewallPolicyEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL',
-        vpc: this.vpcRuleSet(project, key, byNetwork.get(key) ?? [], vpcUnreadable),
-      });
-    }
-
     const instances: Instance[] = [];
     const wanted = new Map<string, { network: string; region: string }>();
     const pathId = (nic: Json, zone: string) => {
@@ -176,25 +122,51 @@ export class GcpProvider implements CloudProvider {
       wanted.set(id, { network, region });
       return id;
     };
-    for (const raw of rawInstances) instances.push(mapInstance(project, raw, pathId));
+    // Each page is mapped into the model as it arrives; the raw JSON is not kept.
+    const instancesP = (async () => {
+      for await (const page of this.rest.pages('instances.aggregatedList', 'compute', `/compute/v1/projects/${p}/aggregated/instances`, { maxResults: PAGE, returnPartialSuccess: true })) {
+        for (const z of page.unreachables ?? []) unreachable.add(z);
+        for (const scoped of Object.values((page.items ?? {}) as Record<string, Json>)) for (const inst of scoped?.instances ?? []) instances.push(mapInstance(project, inst, pathId));
+        // A network's effective firewalls are asked for as soon as a page shows it in use, not after the last page.
+        for (const { network } of wanted.values()) this.effectiveFirewalls(network, project);
+      }
+    })();
+    const settle = <T>(q: Promise<T>) => q.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+    const localP = this.projectNetworks(project);
+    const regionalP = settle(this.regionalPolicies(project));
+    const projectP = settle(this.rest.get('projects.get', 'compute', `/compute/v1/projects/${p}`));
 
-    // One effective-firewalls call per network in use, in the project that owns the network.
-    const effective = new Map<string, Promise<{ ok: true; v: Json } | { ok: false; e: unknown }>>();
-    for (const { network } of wanted.values()) {
-      if (effective.has(network)) continue;
-      const owner = networkProject(network) ?? project;
-      effective.set(network, settle(callOnce(ctx, 'networks.getEffectiveFirewalls', () => c.networks.getEffectiveFirewalls({ project: owner, network: lastSegment(network) }).then((r: Json[]) => r[0]))));
+    try {
+      await instancesP;
+    } catch (e) {
+      await Promise.all([localP, regionalP, projectP]);
+      if (e instanceof AuthError) throw e; // no credentials: nothing can be audited (exit 2), not a failed scope
+      throw fail(e, `listing instances of ${project}`);
     }
+    const [local, regional, proj] = await Promise.all([localP, regionalP, projectP]);
+
+    const scope: Scope = { provider: 'gcp', scope: project, status: 'ok' };
+    if (unreachable.size) {
+      scope.warnings = [`instances in ${[...unreachable].map(lastSegment).join(', ')} could not be listed (the API reported the zones unreachable): they are missing from this audit; run it again later`];
+    }
+    if (proj.ok) {
+      const md = safeMetadata((proj.v as Json)?.commonInstanceMetadata);
+      if (md) scope.metadata = md;
+    }
+
+    const ruleSets = new Map<string, RuleSet>();
+    const paths: Record<string, Layer[]> = {};
+
 
     for (const [id, { network, region }] of wanted) {
       const owner = networkProject(network) ?? project;
       let facts = local.get(network);
-      if (!facts && owner !== project) facts = (await this.hostNetworks(c, owner)).get(network);
+      if (!facts && owner !== project) facts = (await this.projectNetworks(owner)).get(network);
       if (!facts) {
         facts = { order: 'AFTER_CLASSIC_FIREWALL', vpc: this.vpcRuleSet(owner, network, [], `network ${network} is not visible to the caller`) };
       }
       ruleSets.set(facts.vpc.id, facts.vpc);
-      const eff = await effective.get(network)!;
+      const eff = await this.effectiveFirewalls(network, project);
       const hier: Stage[] = [];
       const globalNet: Stage[] = [];
       if (!eff.ok) {
@@ -211,11 +183,11 @@ export class GcpProvider implements CloudProvider {
         hier.push({ ruleSet: rs.id, mode: 'first-match' });
       } else {
         const policies: Json[] = eff.v?.firewallPolicys ?? [];
-        const hierarchy = await this.orderHierarchy(c, policies.filter((p) => p.type === 'HIERARCHY'));
-        for (const p of hierarchy) hier.push(this.policyStage(ruleSets, owner, p, network, 'hierarchical policy'));
-        for (const p of policies.filter((p) => p.type === 'SYSTEM_GLOBAL' || p.type === 'SYSTEM_REGIONAL')) hier.push(this.policyStage(ruleSets, owner, p, network, 'system policy'));
-        const nets = policies.filter((p) => p.type === 'NETWORK').sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
-        for (const p of nets) globalNet.push(this.policyStage(ruleSets, owner, p, network, 'network policy'));
+        const hierarchy = await this.orderHierarchy(policies.filter((x) => x.type === 'HIERARCHY'));
+        for (const x of hierarchy) hier.push(this.policyStage(ruleSets, owner, x, network, 'hierarchical policy'));
+        for (const x of policies.filter((x) => x.type === 'SYSTEM_GLOBAL' || x.type === 'SYSTEM_REGIONAL')) hier.push(this.policyStage(ruleSets, owner, x, network, 'system policy'));
+        const nets = policies.filter((x) => x.type === 'NETWORK').sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+        for (const x of nets) globalNet.push(this.policyStage(ruleSets, owner, x, network, 'network policy'));
       }
       const regionalStages: Stage[] = [];
       if (!regional.ok) {
@@ -231,7 +203,7 @@ export class GcpProvider implements CloudProvider {
         ruleSets.set(rs.id, rs);
         regionalStages.push({ ruleSet: rs.id, mode: 'first-match' });
       } else {
-        for (const p of regional.v.get(`${region}|${network}`) ?? []) regionalStages.push(this.policyStage(ruleSets, project, p, network, `regional policy (${region})`));
+        for (const x of regional.v.get(`${region}|${network}`) ?? []) regionalStages.push(this.policyStage(ruleSets, project, x, network, `regional policy (${region})`));
       }
       const vpc: Stage = { ruleSet: facts.vpc.id, mode: 'first-match' };
       // Order: hierarchical -> (system) -> VPC rules and network policies as the network says
@@ -241,6 +213,19 @@ export class GcpProvider implements CloudProvider {
     }
 
     return { scope, instances, ruleSets: [...ruleSets.values()], paths };
+  }
+
+  /** networks.getEffectiveFirewalls for a network (asked of the project that owns it), once per run. */
+  private effectiveFirewalls(network: string, project: string): Promise<{ ok: true; v: Json } | { ok: false; e: unknown }> {
+    let p = this.effectiveCache.get(network);
+    if (!p) {
+      const owner = networkProject(network) ?? project;
+      p = this.rest
+        .get('networks.getEffectiveFirewalls', 'compute', `/compute/v1/projects/${encodeURIComponent(owner)}/global/networks/${encodeURIComponent(lastSegment(network))}/getEffectiveFirewalls`)
+        .then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
+      this.effectiveCache.set(network, p);
+    }
+    return p;
   }
 
   /**
@@ -261,7 +246,7 @@ export class GcpProvider implements CloudProvider {
   private osLoginClient?: Promise<Json>;
   /** The OS Login API (RDPCLOUD_GCP_OSLOGIN_ENDPOINT replaces https://oslogin.googleapis.com), over REST. */
   private osLogin(): Promise<Json> {
-    this.osLoginClient ??= gcpAuth(this.ctx.env).then((auth) => {
+    this.osLoginClient ??= Promise.all([gcpAuth(this.ctx.env), import('@google-cloud/os-login')]).then(([auth, { default: osLogin }]) => {
       const ep = this.ctx.env.RDPCLOUD_GCP_OSLOGIN_ENDPOINT;
       return new osLogin.OsLoginServiceClient({ ...clientOptions(ep ? parseEndpoint(ep, 'RDPCLOUD_GCP_OSLOGIN_ENDPOINT') : undefined, auth), fallback: true });
     });
@@ -405,19 +390,17 @@ export class GcpProvider implements CloudProvider {
     return { ruleSet: id, mode: 'first-match' };
   }
 
-  private async listAll(client: Json, op: string, project: string): Promise<Json[]> {
+  private async listAll(op: string, path: string): Promise<Json[]> {
     const out: Json[] = [];
-    for await (const items of pages<Json[]>(this.ctx, op, { project, maxResults: PAGE }, (req) => client.list(req, { autoPaginate: false }))) out.push(...items);
+    for await (const page of this.rest.pages(op, 'compute', path, { maxResults: PAGE })) out.push(...(page.items ?? []));
     return out;
   }
 
   /** Regional network firewall policies, keyed by `${region}|${network}`, from one aggregated listing. */
-  private async regionalPolicies(c: Clients, project: string): Promise<Map<string, Json[]>> {
+  private async regionalPolicies(project: string): Promise<Map<string, Json[]>> {
     const out = new Map<string, Json[]>();
-    for await (const items of pages<Record<string, Json>>(this.ctx, 'networkFirewallPolicies.aggregatedList', { project, maxResults: PAGE, returnPartialSuccess: true }, (req) =>
-      c.networkPolicies.innerApiCalls.aggregatedList(req, { autoPaginate: false }),
-    )) {
-      for (const [key, scoped] of Object.entries(items ?? {})) {
+    for await (const page of this.rest.pages('networkFirewallPolicies.aggregatedList', 'compute', `/compute/v1/projects/${encodeURIComponent(project)}/aggregated/firewallPolicies`, { maxResults: PAGE, returnPartialSuccess: true })) {
+      for (const [key, scoped] of Object.entries((page.items ?? {}) as Record<string, Json>)) {
         if (!key.startsWith('regions/')) continue; // global ones come with the network's effective firewalls
         const region = key.slice('regions/'.length);
         for (const policy of scoped?.firewallPolicies ?? []) {
@@ -431,35 +414,37 @@ export class GcpProvider implements CloudProvider {
     return out;
   }
 
-  /** A Shared VPC host project's networks and firewall rules, read once per run. */
-  private hostNetworks(c: Clients, host: string): Promise<Map<string, NetworkFacts>> {
-    let p = this.hostCache.get(host);
+  /**
+   * A project's networks (enforcement order) and VPC firewall rules, read once per run: for the project's own
+   * scope and for the service projects whose instances sit on its Shared VPC networks.
+   */
+  private projectNetworks(project: string): Promise<Map<string, NetworkFacts>> {
+    let p = this.networkCache.get(project);
     if (!p) {
       p = (async () => {
         const out = new Map<string, NetworkFacts>();
-        let fws: Json[] = [];
-        let unreadable: string | undefined;
-        try {
-          fws = await this.listAll(c.firewalls, 'firewalls.list', host);
-        } catch (e) {
-          unreadable = describeGcpError(e, host, `reading firewall rules of Shared VPC host project ${host}`);
+        const base = `/compute/v1/projects/${encodeURIComponent(project)}/global`;
+        const [fws, nets] = await Promise.all([
+          this.listAll('firewalls.list', `${base}/firewalls`).then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e })),
+          // Without the networks the enforcement order defaults to AFTER_CLASSIC_FIREWALL, the API's default.
+          this.listAll('networks.list', `${base}/networks`).catch(() => [] as Json[]),
+        ]);
+        const unreadable = fws.ok ? undefined : describeGcpError(fws.e, project, 'reading firewall rules');
+        const byNetwork = new Map<string, Json[]>();
+        for (const fw of fws.ok ? fws.v : []) {
+          const key = networkKey(fw.network ?? '');
+          let list = byNetwork.get(key);
+          if (!list) byNetwork.set(key, (list = []));
+          list.push(fw);
         }
-        let nets: Json[] = [];
-        try {
-          nets = await this.listAll(c.networks, 'networks.list', host);
-        } catch {
-          // enforcement order then defaults to AFTER_CLASSIC_FIREWALL, the API's default
-        }
-        const keys = new Set([...nets.map((n) => networkKey(n.selfLink ?? '')), ...fws.map((f) => networkKey(f.network ?? ''))]);
-        for (const key of keys) {
-          out.set(key, {
-            order: nets.find((n) => networkKey(n.selfLink ?? '') === key)?.networkFirewallPolicyEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL',
-            vpc: this.vpcRuleSet(host, key, fws.filter((f) => networkKey(f.network ?? '') === key), unreadable),
-          });
+        const order = new Map<string, string>();
+        for (const n of nets) order.set(networkKey(n.selfLink ?? `projects/${project}/global/networks/${n.name}`), n.networkFirewallPolicyEnforcementOrder ?? 'AFTER_CLASSIC_FIREWALL');
+        for (const key of new Set([...order.keys(), ...byNetwork.keys()])) {
+          out.set(key, { order: order.get(key) ?? 'AFTER_CLASSIC_FIREWALL', vpc: this.vpcRuleSet(project, key, byNetwork.get(key) ?? [], unreadable) });
         }
         return out;
       })();
-      this.hostCache.set(host, p);
+      this.networkCache.set(project, p);
     }
     return p;
   }
@@ -470,13 +455,13 @@ export class GcpProvider implements CloudProvider {
    * for its parent and climb the folders (cached for the run). If that cannot be read we keep the answer's
    * order and say so.
    */
-  private async orderHierarchy(c: Clients, policies: Json[]): Promise<Json[]> {
+  private async orderHierarchy(policies: Json[]): Promise<Json[]> {
     if (policies.length < 2) return policies;
     try {
       const depths = await Promise.all(
         policies.map(async (p) => {
-          const parent = await this.policyParent(c, p.name);
-          return parent ? await this.depth(c, parent) : Number.NaN;
+          const parent = await this.policyParent(p.name);
+          return parent ? await this.depth(parent) : Number.NaN;
         }),
       );
       if (depths.some((d) => Number.isNaN(d))) throw new Error('parent unknown');
@@ -487,24 +472,23 @@ export class GcpProvider implements CloudProvider {
     }
   }
 
-  private policyParent(c: Clients, name: string): Promise<string | undefined> {
+  private policyParent(name: string): Promise<string | undefined> {
     let p = this.policyParents.get(name);
     if (!p) {
-      p = callOnce<Json[]>(this.ctx, 'firewallPolicies.get', () => c.firewallPolicies.get({ firewallPolicy: name })).then((r) => (r[0]?.parent as string) ?? undefined);
+      p = this.rest.get('firewallPolicies.get', 'compute', `/compute/v1/locations/global/firewallPolicies/${encodeURIComponent(name)}`).then((r: Json) => (r?.parent as string) ?? undefined);
       this.policyParents.set(name, p);
     }
     return p;
   }
 
-  private async depth(c: Clients, parent: string): Promise<number> {
+  private async depth(parent: string): Promise<number> {
     let d = 0;
     let cur: string | undefined = parent;
     for (let guard = 0; cur && cur.startsWith('folders/') && guard < 20; guard++) {
       d++;
       let p = this.folderParents.get(cur);
       if (!p) {
-        const name: string = cur;
-        p = callOnce<Json[]>(this.ctx, 'rm.folders.get', () => c.rmFolders.getFolder({ name })).then((r): string | undefined => (r[0]?.parent as string) ?? undefined);
+        p = this.rest.get('rm.folders.get', 'rm', `/v3/${cur.split('/').map(encodeURIComponent).join('/')}`).then((r: Json): string | undefined => (r?.parent as string) ?? undefined);
         this.folderParents.set(cur, p);
       }
       cur = await p;

@@ -5,8 +5,18 @@ import { AuthError, ScopeError, UsageError } from '../errors.js';
 import { INVENTORY_SCHEMA_VERSION, type Inventory, type RuleSet } from '../model/inventory.js';
 import type { CloudProvider, ScopeInventory } from '../../providers/types.js';
 
+/**
+ * Scopes read in parallel per provider when --concurrency is not given. Each cloud rate-limits per scope
+ * (Compute Engine per project, EC2 per account and region, ARM per subscription and principal), so scopes in
+ * flight do not share a quota; what bounds them is the work in flight on this side (sockets, pages being
+ * mapped). A GCP project keeps up to 5 requests in flight (its listings), an Azure subscription 7, an AWS
+ * account 8 regions x 5 listings: 16 / 16 / 8 scopes are ~80 / ~110 / ~320 requests in flight.
+ */
+export const DEFAULT_CONCURRENCY: Record<'gcp' | 'aws' | 'azure', number> = { gcp: 16, aws: 8, azure: 16 };
+
 export interface CollectOptions {
-  concurrency: number;
+  /** --concurrency: scopes in flight for every provider; default DEFAULT_CONCURRENCY per provider. */
+  concurrency?: number;
   now: () => Date;
   tool: { name: string; version: string };
   /** Scopes done / total, for the progress line. */
@@ -29,7 +39,9 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
   const add = (part: ScopeInventory) => {
     inv.scopes.push(part.scope);
     // By name (then zone), whatever order the API paged them in: reports read like a list, and diff cleanly.
-    inv.instances.push(...[...part.instances].sort((a, b) => a.name.localeCompare(b.name) || a.location.localeCompare(b.location)));
+    // (One at a time: push(...list) of a scope with 100,000+ instances would overflow the call stack.)
+    part.instances.sort((a, b) => a.name.localeCompare(b.name) || a.location.localeCompare(b.location));
+    for (const i of part.instances) inv.instances.push(i);
     for (const rs of part.ruleSets) if (!ruleSets.has(rs.id)) ruleSets.set(rs.id, rs);
     Object.assign(inv.paths, part.paths);
   };
@@ -50,7 +62,7 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
   let done = 0;
   const parts = await Promise.all(
     lists.map(({ p, scopes }) => {
-      const limit = pLimit(Math.max(1, opts.concurrency));
+      const limit = pLimit(Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY[p.id] ?? 8));
       return Promise.all(
         scopes.map((scope) =>
           limit(async (): Promise<ScopeInventory> => {

@@ -6,12 +6,10 @@ import type { Inventory, Provider } from '../model/inventory.js';
 import { PROVIDERS } from '../model/inventory.js';
 import { resolveSource, type Source } from '../engine/sources.js';
 import { collectInventory } from './collect.js';
-import { loadInventory } from './inventory-file.js';
 import { createProviders, impliedProviders } from './providers.js';
 import { Progress } from './progress.js';
 import { newStats, type CloudProvider } from '../../providers/types.js';
 import { VERSION } from './version.js';
-import { loadConfig } from '../policies/config.js';
 import { inShard, parseShard } from './shard.js';
 
 export interface Io {
@@ -101,6 +99,9 @@ export async function readInventory(o: CommonOpts, io: Io, progress: Progress): 
 
 /** Named source sets from rdpcloud.yaml (--config, or the working directory's), for the commands that judge. */
 export async function namedSources(o: CommonOpts, io: Io): Promise<Record<string, string[]>> {
+  // Imported here: the config reader brings the policy schemas (ajv, yaml) that a live audit loads anyway,
+  // but `probe` and a --version do not need.
+  const { loadConfig } = await import('../policies/config.js');
   return (await loadConfig(o.config, io.cwd ?? process.cwd()))?.sources ?? {};
 }
 
@@ -111,6 +112,8 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
     if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
       throw new UsageError('--from reads a saved inventory: leave out the scope flags (--project, --region, --subscription, ...)');
     }
+    // The inventory schema (an ajv compile) is needed for saved inventories only.
+    const { loadInventory } = await import('./inventory-file.js');
     const inv = await loadInventory(o.from);
     if (!o.provider.length) return { inventory: inv, providers: [] };
     // --provider narrows a saved inventory to those clouds. (--shard is applied to what is reported: the whole

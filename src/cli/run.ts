@@ -2,22 +2,19 @@
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT, InputError, RdpcloudError, ScopeError, UsageError } from '../errors.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
-import { evaluate } from '../engine/evaluate.js';
-import { exposureSource, parsePort, resolveSource } from '../engine/sources.js';
-import { remedyFor } from '../engine/remediation.js';
-import { compareViews, type Verification } from '../engine/verify.js';
-import { explainText } from '../reporters/explain.js';
-import { saveInventory } from './inventory-file.js';
-import { findInstance } from '../model/instance-ref.js';
 import { Progress } from './progress.js';
 import { VERSION } from './version.js';
 import type { FixOpts, GuestOpts, ResetOpts } from './guest.js';
-import { runAudit, runPoliciesList, type AuditOpts } from './audit.js';
-import { probeInstance, runProbe, type ProbeOpts } from './probe.js';
-import { runMerge, type MergeOpts } from './merge.js';
+import type { AuditOpts } from './audit.js';
+import type { ProbeOpts } from './probe.js';
+import type { MergeOpts } from './merge.js';
+import type { Verification } from '../engine/verify.js';
 import { FORMATS } from '../reporters/index.js';
 import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, namedSources, type CommonOpts, type Io } from './common.js';
 
+// Each command's own modules are imported when it runs: the policy catalog (ajv, yaml), the prober, the
+// inventory schema, remediation and the verifier are not all needed by any one command, and loading every one
+// of them cost ~0.2 s before anything happened (`rdpcloud --version` included).
 export type { Io } from './common.js';
 
 /** One line per failed scope (error) and per incomplete one (warning), on stderr. */
@@ -57,6 +54,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--exit-zero', 'failures do not fail the run (exit 0 instead of 1)')
     .option('--baseline <report.json>', 'an earlier JSON report: mark failures new or unchanged, list the fixed ones; only new ones fail the run')
     .action(async (o: AuditOpts) => {
+      const { runAudit } = await import('./audit.js');
       code = await runAudit(o, io);
     });
 
@@ -70,6 +68,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--fail-on <severity>', 'exit 1 on findings at or above: critical, high (default), medium, low, info, none')
     .option('--exit-zero', 'findings do not fail the run')
     .action(async (targets: string[], o: ProbeOpts) => {
+      const { runProbe } = await import('./probe.js');
       code = await runProbe(targets, o, io);
     });
 
@@ -82,6 +81,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--fail-on <severity>', 'exit 1 on failures at or above: critical, high (default), medium, low, info, none')
     .option('--exit-zero', 'failures do not fail the run')
     .action(async (files: string[], o: MergeOpts) => {
+      const { runMerge } = await import('./merge.js');
       code = await runMerge(files, o, io);
     });
 
@@ -93,6 +93,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--pack <names>', 'only these packs, comma-separated', collectList, [])
     .addOption(new Option('--format <format>', 'table or json').choices(['table', 'json']).default('table'))
     .action(async (o: { policy: string[]; pack: string[]; format?: string; config?: string }) => {
+      const { runPoliciesList } = await import('./audit.js');
       code = await runPoliciesList(o, io);
     });
 
@@ -101,6 +102,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .action(async (o: CommonOpts & { output: string }) => {
       const progress = new Progress(io);
       const inv = await readInventory({ ...o, source: [], port: '3389' }, io, progress);
+      const { saveInventory } = await import('./inventory-file.js');
       await saveInventory(o.output, inv);
       const failed = inv.scopes.filter((s) => s.status === 'failed');
       reportScopeProblems(inv.scopes, io);
@@ -115,6 +117,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('--probe', "also ask the listener: speak the first bytes of RDP to the instance's external addresses from this machine")
     .option('--probe-address <host:port>', 'probe this address instead (an IAP tunnel or port forward to the instance)')
     .action(async (ref: string, o: CommonOpts & { format: string; verifyWithApi?: boolean; probe?: boolean; probeAddress?: string }) => {
+      const [{ evaluate }, { exposureSource, parsePort, resolveSource }, { remedyFor }, { compareViews }, { explainText }, { findInstance }, { probeInstance }] = await Promise.all([
+        import('../engine/evaluate.js'),
+        import('../engine/sources.js'),
+        import('../engine/remediation.js'),
+        import('../engine/verify.js'),
+        import('../reporters/explain.js'),
+        import('../model/instance-ref.js'),
+        import('./probe.js'),
+      ]);
       const port = parsePort(o.port ?? '3389');
       const sources = sourcesOf(o, await namedSources(o, io));
       const progress = new Progress(io);

@@ -1,11 +1,11 @@
 // The reachability engine: inventory + sources + port in, verdicts with the deciding rule at every layer
 // out. Pure: no I/O, no clock. Results are computed once per class of instances that the rules cannot tell
 // apart (same layer paths, tags, service accounts, groups and kinds of address) and shared.
-import type { Instance, Inventory, Layer, Nic, RuleSet } from '../model/inventory.js';
+import type { Instance, Inventory, Layer, Nic, Rule, RuleSet } from '../model/inventory.js';
 import type { Access, InstanceSummary, Reason, Result, Verdict } from '../model/results.js';
-import { AddressSet, type Family } from './addresses.js';
+import { AddressSet, parseAddress, type Family } from './addresses.js';
 import { PRIVATE, exposureSource, internetSource, resolveSource, type Source } from './sources.js';
-import { matchTarget, prepareRules, ruleDestinations } from './rules.js';
+import { matchTarget, prepareRules, ruleDestinations, type PreparedRule } from './rules.js';
 import { judgeReturn } from './return-path.js';
 
 interface Decision {
@@ -16,13 +16,23 @@ interface Decision {
   why: string;
   ruleSet?: string;
   set: AddressSet;
-  target: string;
+  /** Decisions by the same rule at the same layer (merged into one reason per target): the same number. */
+  mid: number;
+  /** Decisions that read the same but for their set: the same number. */
+  cid: number;
 }
 
 interface Outcome {
   allowed: AddressSet;
   unknown: AddressSet;
   decisions: Decision[];
+}
+
+/** An outcome kept in a memo; its id stands for it in the keys of the memos built on it. */
+interface Shared extends Outcome {
+  id: number;
+  /** Its reasons for a target within a candidate, made once (a restricted outcome serves one of each). */
+  reasons?: { target: string; cand: AddressSet; list: Reason[] };
 }
 
 export interface Index {
@@ -34,56 +44,499 @@ export function indexInventory(inv: Inventory): Index {
   return { ruleSets: new Map(inv.ruleSets.map((r) => [r.id, r])), paths: inv.paths };
 }
 
+type Kind = 'external' | 'internal';
+const KINDS = ['external', 'internal'] as const;
+const FAMILIES = [4, 6] as const;
+const TARGETS = { 4: { external: 'external IPv4', internal: 'internal IPv4' }, 6: { external: 'external IPv6', internal: 'internal IPv6' } } as const;
 const RETURN_ORDER: Record<string, number> = { deny: 0, allow: 1, next: 2 };
+const MAX_RANGES = 8;
 
-function evaluateLayer(
-  idx: Index,
-  layer: Layer,
-  instance: Instance,
-  nic: Nic,
-  candidate: AddressSet,
-  port: number,
-  address: string | undefined,
-  target: string,
-): Outcome {
+// How the work is shared. Rules look at an instance only through its tags, service accounts and NIC groups
+// (targets) and, for rules with destination ranges, whether its address is inside them. So:
+//  - each rule set is read once per evaluate() call for the port, and indexed by target, so that an instance
+//    walks only the rules that apply to it (an untargeted rule, or one naming one of its tags/accounts/groups);
+//  - each layer is walked once per (rules that apply, destination ranges the address is in, candidate), for
+//    every instance and source that lead to the same walk (two paths holding the same layer share it);
+//  - a layer is walked with the union of every source's addresses for that kind of address and family, and
+//    each source's answer is that walk restricted to the source: rules decide address by address, so the
+//    restriction of the union's decisions is exactly what walking the source alone gives (same rules, same
+//    order, the empty ones dropped);
+//  - an instance's class (what rules cannot tell apart) keys its judged results, and classes whose walks come
+//    out the same share the judged result; reasons and CIDR lists are values, one object per distinct one.
+
+/** What a rule's target can see of one NIC: the instance's tags and service accounts, the NIC's groups. */
+interface Identity {
+  instance: Instance;
+  nic: Nic;
+  key: string;
+}
+
+/** The targeted rules of a stage that apply to one identity: ascending indexes into `prepared`, and why each applies. */
+interface Targeted {
+  index: number[];
+  why: string[];
+  /** The same number for the same rules with the same reasons: part of the layer memo's key. */
+  sig: number;
+}
+
+const ALL_INSTANCES = 'all instances';
+const hasTargets = (r: Rule) => !!r.targets && ((r.targets.tags?.length ?? 0) > 0 || (r.targets.serviceAccounts?.length ?? 0) > 0 || (r.targets.groups?.length ?? 0) > 0);
+
+/**
+ * One rule set as an evaluate() call reads it for tcp:port: the rules that can match, indexed by target.
+ * An identity walks the untargeted rules (kept once) merged with the targeted ones that name it.
+ */
+class StageRules {
+  readonly prepared: PreparedRule[];
+  readonly untargeted: number[] = [];
+  private readonly byTarget = new Map<string, number[]>();
+  private readonly forIdentity = new Map<string, Targeted>();
+  private readonly bySig = new Map<string, Targeted>();
+  private returnOrder?: Rule[];
+
+  constructor(
+    readonly rs: RuleSet,
+    port: number,
+  ) {
+    this.prepared = prepareRules(rs, port);
+    this.prepared.forEach((p, i) => {
+      if (!hasTargets(p.rule)) return this.untargeted.push(i);
+      const t = p.rule.targets!;
+      for (const [kind, names] of [['tag', t.tags], ['sa', t.serviceAccounts], ['group', t.groups]] as const) {
+        for (const name of names ?? []) {
+          const k = `${kind}\u0000${name}`;
+          const list = this.byTarget.get(k);
+          if (!list) this.byTarget.set(k, [i]);
+          else if (list[list.length - 1] !== i) list.push(i);
+        }
+      }
+    });
+  }
+
+  /** The targeted rules that apply to the identity (shared by every identity they come out the same for). */
+  targeted(id: Identity): Targeted {
+    let t = this.forIdentity.get(id.key);
+    if (t) return t;
+    const picked = new Set<number>();
+    const add = (kind: string, names: readonly string[] | undefined) => {
+      for (const n of names ?? []) for (const i of this.byTarget.get(`${kind}\u0000${n}`) ?? []) picked.add(i);
+    };
+    add('tag', id.instance.tags);
+    add('sa', id.instance.serviceAccounts);
+    add('group', id.nic.groups);
+    const index: number[] = [];
+    const why: string[] = [];
+    for (const i of [...picked].sort((x, y) => x - y)) {
+      const w = matchTarget(this.prepared[i].rule, id.instance, id.nic);
+      if (w === undefined) continue;
+      index.push(i);
+      why.push(w);
+    }
+    const key = index.map((i, k) => `${i}=${why[k]}`).join('\u0000');
+    t = this.bySig.get(key);
+    if (!t) this.bySig.set(key, (t = { index, why, sig: this.bySig.size }));
+    this.forIdentity.set(id.key, t);
+    return t;
+  }
+
+  /** Every enabled rule by number, deny first at equal numbers (stateless return path). */
+  returnRules(): Rule[] {
+    return (this.returnOrder ??= this.rs.rules.filter((r) => !r.disabled).sort((a, b) => a.priority - b.priority || RETURN_ORDER[a.action] - RETURN_ORDER[b.action]));
+  }
+}
+
+interface LayerInfo {
+  id: number;
+  layer: Layer;
+  /** Per stage: its rules, or undefined when the rule set is missing or unreadable. */
+  stages: (StageRules | undefined)[];
+  /** Destination ranges of the layer's rules: whether the address is in each is part of the walk's key. */
+  destinations: AddressSet[];
+}
+
+interface PathInfo {
+  id: number;
+  layers: LayerInfo[];
+  /** Whether a layer has rules with destination ranges (then the address is part of the class). */
+  destinations: boolean;
+}
+
+/** A parsed address; `text` for messages. */
+interface Address {
+  text: string;
+  family: Family;
+  value: bigint;
+}
+
+/** Per (kind of address, family): the source's addresses, and the candidate its layers are walked with. */
+interface SourcePart {
+  cand: AddressSet;
+  candId: number;
+  walk: AddressSet;
+  walkId: number;
+  /** Whether `walk` is the shared candidate (then the class's walks serve this source). */
+  shared: boolean;
+  /** The decision when the instance has no address of this kind. */
+  none: Decision;
+}
+
+interface SourcePlan {
+  id: number;
+  source: Source;
+  parts: Record<Family, Record<Kind, SourcePart>>;
+}
+
+class Engine {
+  readonly ruleSets: Map<string, RuleSet>;
+  readonly paths: Record<string, Layer[]>;
+  private readonly stages = new Map<RuleSet, StageRules>();
+  private readonly layers = new Map<Layer, LayerInfo>();
+  private readonly layerByContent = new Map<string, LayerInfo>();
+  private readonly pathInfos = new Map<string, PathInfo | null>();
+  private readonly setIds = new Map<AddressSet, number>();
+  private readonly walkWith: Record<Family, Record<Kind, AddressSet>>;
+  private readonly plans = new Map<Source, SourcePlan>();
+  private readonly gatewaySources = new Map<string, Source>();
+  private readonly layerMemo = new Map<string, Shared>();
+  private readonly pathMemo = new Map<string, Shared>();
+  private readonly derivedMemo = new Map<string, Shared>();
+  private readonly restricted = new Map<Decision, Map<number, Decision | null>>();
+  readonly judged = new Map<string, Judged>();
+  readonly classes = new Map<string, ClassRecord>();
+  private ids = 0;
+  private readonly names = new Map<string, number>();
+  private readonly reasonOf = new Map<Decision, Map<AddressSet, Reason>>();
+  private readonly reasonByContent = new Map<string, Reason>();
+  private readonly lists = new Map<string, string[]>();
+  private readonly cidrMemo = new Map<string, { set: AddressSet; cidrs: string[] }[]>();
+  private readonly whyOf = new Map<PreparedRule, Map<string, string>>();
+
+  constructor(
+    inv: Inventory,
+    readonly port: number,
+    known: Source[],
+  ) {
+    const idx = indexInventory(inv);
+    this.ruleSets = idx.ruleSets;
+    this.paths = idx.paths;
+    // The union of every known source, per kind of address and family: the candidate layers are walked with.
+    const union = (kind: Kind, f: Family) => known.reduce((acc, s) => acc.union((kind === 'external' ? s.external : s.internal).only(f)), AddressSet.EMPTY);
+    this.walkWith = { 4: { external: union('external', 4), internal: union('internal', 4) }, 6: { external: union('external', 6), internal: union('internal', 6) } };
+  }
+
+  /** A small number per distinct name (paths, tags, groups, decision texts): keys stay short however long the ids are. */
+  intern(name: string): number {
+    let n = this.names.get(name);
+    if (n === undefined) this.names.set(name, (n = this.names.size));
+    return n;
+  }
+
+  decision(d: Omit<Decision, 'mid' | 'cid'>): Decision {
+    const mid = this.intern(`${d.layer}\u0000${d.ruleSet ?? ''}\u0000${d.rule}\u0000${d.action}`);
+    return { ...d, mid, cid: this.intern(`${mid}\u0000${d.priority ?? ''}\u0000${d.why}`) };
+  }
+
+  /** "target tag rdp; source 0.0.0.0/0; tcp:3389", once per rule and target reason. */
+  why(p: PreparedRule, targetWhy: string): string {
+    let m = this.whyOf.get(p);
+    if (!m) this.whyOf.set(p, (m = new Map()));
+    let w = m.get(targetWhy);
+    if (w === undefined) {
+      const r = p.rule.sourceRanges;
+      const srcs = r.length > 3 ? `${r.slice(0, 3).join(', ')}, ...` : r.join(', ');
+      m.set(targetWhy, (w = `${targetWhy}; source ${srcs || 'any'}; ${p.protocolWhy}`));
+    }
+    return w;
+  }
+
+  /** One array per distinct list of CIDRs: instances and reasons share them. */
+  list(cidrs: string[]): string[] {
+    const key = cidrs.join(',');
+    const known = this.lists.get(key);
+    if (known) return known;
+    this.lists.set(key, cidrs);
+    return cidrs;
+  }
+
+  /**
+   * The reason for a decision, read within the candidate `whole` of its target. Reasons are values: one
+   * object per distinct reason, shared by every result that gives it (100,000 instances give a few thousand).
+   */
+  reason(d: Decision, target: string, whole: AddressSet, merged: boolean): Reason {
+    let byWhole = merged ? undefined : this.reasonOf.get(d);
+    const known = byWhole?.get(whole);
+    if (known) return known;
+    const ranges = d.set.equals(whole) ? undefined : this.cidrsWithin(d.set, whole, MAX_RANGES);
+    const key = `${d.cid}\u0000${target}\u0000${ranges?.join(',') ?? '*'}`;
+    let r = this.reasonByContent.get(key);
+    if (!r) {
+      r = { layer: d.layer, rule: d.rule, action: d.action, why: d.why, target };
+      if (d.priority !== undefined) r.priority = d.priority;
+      if (d.ruleSet) r.ruleSet = d.ruleSet;
+      if (ranges) r.ranges = ranges;
+      this.reasonByContent.set(key, r);
+    }
+    if (!merged) {
+      if (!byWhole) this.reasonOf.set(d, (byWhole = new Map()));
+      byWhole.set(whole, r);
+    }
+    return r;
+  }
+
+  /**
+   * `set` as CIDRs within `whole`: all of them, or the first `limit` and a count of the rest. Kept by content:
+   * walks for different classes make equal sets (the internet minus what the same rules took), and a set the
+   * rules carved into thousands of blocks costs as much to count as to write.
+   */
+  cidrsWithin(set: AddressSet, whole: AddressSet, limit: number): string[] {
+    const key = `${set.hash()}|${this.setId(whole)}|${limit}`;
+    const bucket = this.cidrMemo.get(key);
+    const hit = bucket?.find((x) => x.set.equals(set));
+    if (hit) return hit.cidrs;
+    const { cidrs, total } = set.cidrsWithin(whole, limit);
+    const shown = this.list(total > limit ? [...cidrs, `... ${total - limit} more`] : cidrs);
+    if (bucket) bucket.push({ set, cidrs: shown });
+    else this.cidrMemo.set(key, [{ set, cidrs: shown }]);
+    return shown;
+  }
+
+  private setId(s: AddressSet): number {
+    let id = this.setIds.get(s);
+    if (id === undefined) this.setIds.set(s, (id = this.setIds.size));
+    return id;
+  }
+
+  plan(source: Source): SourcePlan {
+    let p = this.plans.get(source);
+    if (p) return p;
+    const part = (kind: Kind, f: Family): SourcePart => {
+      const cand = (kind === 'external' ? source.external : source.internal).only(f);
+      // A source outside the known ones (a gateway's ranges) is walked on its own.
+      const all = this.walkWith[f][kind];
+      const walk = all.covers(cand) ? all : cand;
+      const none = this.decision({ layer: 'address', rule: `no ${kind} IPv${f} address`, action: 'deny', why: `this part of the source needs an ${kind} IPv${f} address and the instance has none`, set: cand });
+      return { cand, candId: this.setId(cand), walk, walkId: this.setId(walk), shared: walk === all, none };
+    };
+    p = {
+      id: this.plans.size,
+      source,
+      parts: { 4: { external: part('external', 4), internal: part('internal', 4) }, 6: { external: part('external', 6), internal: part('internal', 6) } },
+    };
+    this.plans.set(source, p);
+    return p;
+  }
+
+  /** One Source object per gateway range list, so that instances behind the same bastion share its judgement. */
+  gatewaySource(g: { kind: string; name: string; sourceRanges: string[] }): Source {
+    const key = g.sourceRanges.join(',');
+    let s = this.gatewaySources.get(key);
+    if (!s) {
+      const ranges = AddressSet.of(g.sourceRanges);
+      this.gatewaySources.set(key, (s = { label: `${g.kind} ${g.name}`, external: AddressSet.EMPTY, internal: ranges, all: ranges, isInternet: false }));
+    }
+    return s;
+  }
+
+  stage(rs: RuleSet): StageRules {
+    let st = this.stages.get(rs);
+    if (!st) this.stages.set(rs, (st = new StageRules(rs, this.port)));
+    return st;
+  }
+
+  layerInfo(layer: Layer): LayerInfo {
+    let info = this.layers.get(layer);
+    if (info) return info;
+    // Providers build a layer per path (AWS: per subnet and set of groups); the same layer in two paths is
+    // one layer for the memo, so its walk is shared.
+    const content = JSON.stringify([layer.name, layer.stages, layer.otherwise, layer.returnPorts, layer.afterNat]);
+    info = this.layerByContent.get(content);
+    if (!info) {
+      const stages = layer.stages.map((stage) => {
+        const rs = this.ruleSets.get(stage.ruleSet);
+        return rs && !rs.unreadable ? this.stage(rs) : undefined;
+      });
+      const destinations: AddressSet[] = [];
+      // A return layer never looks at the destination (its rules are judged on the reply).
+      if (!layer.returnPorts) {
+        for (const st of stages) {
+          for (const p of st?.prepared ?? []) {
+            const d = ruleDestinations(p.rule);
+            if (d && !destinations.includes(d)) destinations.push(d);
+          }
+        }
+      }
+      this.layerByContent.set(content, (info = { id: this.layerByContent.size, layer, stages, destinations }));
+    }
+    this.layers.set(layer, info);
+    return info;
+  }
+
+  /** A path's layers, or null when the inventory has none under that id. */
+  pathInfo(pathId: string): PathInfo | null {
+    let pi = this.pathInfos.get(pathId);
+    if (pi !== undefined) return pi;
+    const layers = this.paths[pathId];
+    if (!layers) pi = null;
+    else {
+      const infos = layers.map((l) => this.layerInfo(l));
+      pi = { id: this.pathInfos.size, layers: infos, destinations: infos.some((l) => l.destinations.length > 0) };
+    }
+    this.pathInfos.set(pathId, pi);
+    return pi;
+  }
+
+  /** Which of the layer's destination ranges hold the address (their numbers; most hold none). */
+  destKey(info: LayerInfo, addr: Address | undefined): string {
+    let k = '';
+    if (addr) info.destinations.forEach((d, i) => d.has(addr.family, addr.value) && (k += `${i},`));
+    return k;
+  }
+
+  private share(o: Outcome): Shared {
+    return { ...o, id: this.ids++ };
+  }
+
+  /** The outcome of one layer for one NIC's identity and address, walked with `walk` (memoized). */
+  layerOutcome(info: LayerInfo, id: Identity, addr: Address | undefined, walk: AddressSet, walkId: number): Shared {
+    let key = `${info.id}|${walkId}|`;
+    if (!info.layer.returnPorts) {
+      for (const st of info.stages) key += st ? `${st.targeted(id).sig},` : '-,';
+      if (info.destinations.length) key += `|${this.destKey(info, addr)}`;
+    }
+    let o = this.layerMemo.get(key);
+    if (!o) this.layerMemo.set(key, (o = this.share(walkLayer(this, info, id, walk, addr))));
+    return o;
+  }
+
+  /** Every layer of the path must allow; each layer is judged on the whole candidate so that each names its deciding rule. */
+  pathOutcome(id: Identity, kind: Kind, addr: Address, walk: AddressSet, walkId: number): Shared {
+    const nic = id.nic;
+    const pathId = pathOf(nic, kind);
+    const pi = this.pathInfo(pathId);
+    if (!pi) {
+      const key = `missing|${pathId}|${nic.network}|${walkId}`;
+      let o = this.pathMemo.get(key);
+      if (!o) {
+        const decisions = [this.decision({ layer: 'network', rule: pathId, action: 'unknown', why: `no rule layers known for ${nic.network}`, set: walk })];
+        this.pathMemo.set(key, (o = this.share({ allowed: AddressSet.EMPTY, unknown: walk, decisions })));
+      }
+      return o;
+    }
+    let key = `${walkId}|`;
+    const outcomes: Shared[] = [];
+    for (const info of pi.layers) {
+      // Azure NSGs see the packet after the public address is translated: destinations are the private address.
+      const seen = info.layer.afterNat ? natAddress(nic, addr) : addr;
+      const o = this.layerOutcome(info, id, seen, walk, walkId);
+      outcomes.push(o);
+      key += `${o.id},`;
+    }
+    let o = this.pathMemo.get(key);
+    if (!o) {
+      let allowed = walk;
+      let possible = walk;
+      const decisions: Decision[] = [];
+      for (const x of outcomes) {
+        allowed = allowed.intersect(x.allowed);
+        possible = possible.intersect(x.allowed.union(x.unknown));
+        for (const d of x.decisions) decisions.push(d);
+      }
+      this.pathMemo.set(key, (o = this.share({ allowed, unknown: possible.subtract(allowed), decisions })));
+    }
+    return o;
+  }
+
+  /** A walk's outcome restricted to the source's own addresses. */
+  restrict(o: Shared, part: SourcePart): Shared {
+    if (part.cand === part.walk) return o;
+    const key = `${o.id}|${part.candId}`;
+    let r = this.derivedMemo.get(key);
+    if (!r) {
+      const decisions: Decision[] = [];
+      for (const d of o.decisions) {
+        const x = this.restrictDecision(d, part);
+        if (x) decisions.push(x);
+      }
+      this.derivedMemo.set(key, (r = this.share({ allowed: o.allowed.intersect(part.cand), unknown: o.unknown.intersect(part.cand), decisions })));
+    }
+    return r;
+  }
+
+  /** One decision restricted to a source (null: none of the source's addresses), the same object each time. */
+  private restrictDecision(d: Decision, part: SourcePart): Decision | null {
+    let m = this.restricted.get(d);
+    if (!m) this.restricted.set(d, (m = new Map()));
+    let x = m.get(part.candId);
+    if (x === undefined) {
+      const set = d.set.intersect(part.cand);
+      x = set.isEmpty ? null : set.equals(d.set) ? d : { ...d, set };
+      m.set(part.candId, x);
+    }
+    return x;
+  }
+}
+
+function natAddress(nic: Nic, addr: Address): Address {
+  const text = (addr.family === 6 ? nic.internalIPv6 : nic.internalIPv4) ?? addr.text;
+  return text === addr.text ? addr : parsed(text);
+}
+
+function parsed(text: string): Address {
+  const { family, value } = parseAddress(text);
+  return { text, family, value };
+}
+
+function walkLayer(eng: Engine, info: LayerInfo, id: Identity, candidate: AddressSet, addr: Address | undefined): Outcome {
+  const layer = info.layer;
   let remaining = candidate;
   let allowed = AddressSet.EMPTY;
   let unknown = AddressSet.EMPTY;
   const decisions: Decision[] = [];
-  // Azure NSGs see the packet after the public address is translated: destinations are the private address.
-  if (layer.afterNat && address) address = (address.includes(':') ? nic.internalIPv6 : nic.internalIPv4) ?? address;
-  for (const stage of layer.stages) {
+  for (let s = 0; s < layer.stages.length; s++) {
+    const stage = layer.stages[s];
     if (remaining.isEmpty) break;
-    const rs = idx.ruleSets.get(stage.ruleSet);
-    if (!rs || rs.unreadable) {
+    const st = info.stages[s];
+    if (!st) {
       // A stage that could decide but cannot be read: whatever reaches it has an unknown fate.
+      const rs = eng.ruleSets.get(stage.ruleSet);
       unknown = unknown.union(remaining);
-      decisions.push({
-        layer: layer.name,
-        rule: rs?.name ?? stage.ruleSet,
-        action: 'unknown',
-        why: rs?.unreadable ?? `rule set ${stage.ruleSet} is missing from the inventory`,
-        set: remaining,
-        target,
-      });
+      decisions.push(
+        eng.decision({
+          layer: layer.name,
+          rule: rs?.name ?? stage.ruleSet,
+          action: 'unknown',
+          why: rs?.unreadable ?? `rule set ${stage.ruleSet} is missing from the inventory`,
+          set: remaining,
+        }),
+      );
       remaining = AddressSet.EMPTY;
       break;
     }
+    const rs = st.rs;
     if (layer.returnPorts) {
-      const rules = rs.rules.filter((r) => !r.disabled).sort((a, b) => a.priority - b.priority || RETURN_ORDER[a.action] - RETURN_ORDER[b.action]);
-      const o = judgeReturn(rules, remaining, layer.returnPorts);
+      const o = judgeReturn(st.returnRules(), remaining, layer.returnPorts);
       allowed = allowed.union(o.allowed);
-      for (const d of o.decisions) decisions.push({ layer: layer.name, rule: d.rule.name, action: d.action, priority: d.rule.priority, why: d.why, ruleSet: rs.name, set: d.set, target });
+      for (const d of o.decisions) decisions.push(eng.decision({ layer: layer.name, rule: d.rule.name, action: d.action, priority: d.rule.priority, why: d.why, ruleSet: rs.name, set: d.set }));
       remaining = o.rest;
       continue;
     }
     let handedOn = AddressSet.EMPTY;
-    for (const p of prepareRules(rs, port)) {
+    const all = st.untargeted;
+    const mine = st.targeted(id);
+    // The untargeted rules and the identity's targeted ones, merged in evaluation order.
+    for (let u = 0, t = 0; u < all.length || t < mine.index.length; ) {
+      let p: PreparedRule;
+      let targetWhy: string;
+      if (t >= mine.index.length || (u < all.length && all[u] < mine.index[t])) {
+        p = st.prepared[all[u++]];
+        targetWhy = ALL_INSTANCES;
+      } else {
+        p = st.prepared[mine.index[t]];
+        targetWhy = mine.why[t++];
+      }
       if (remaining.isEmpty) break;
-      const targetWhy = matchTarget(p.rule, instance, nic);
-      if (targetWhy === undefined) continue;
       const dest = ruleDestinations(p.rule);
-      if (dest && (!address || !dest.contains(address))) continue;
+      if (dest && (!addr || !dest.has(addr.family, addr.value))) continue;
       // `indeterminate`: the rule may also match beyond its ranges (geo, FQDN...: OR'ed with them).
       // `targetIndeterminate`: whether it applies to this instance at all is unknown.
       let matched = remaining.intersect(p.sources);
@@ -94,12 +547,11 @@ function evaluateLayer(
       }
       if (matched.isEmpty && maybe.isEmpty) continue;
       remaining = remaining.subtract(matched).subtract(maybe);
-      const srcs = p.rule.sourceRanges.length > 3 ? `${p.rule.sourceRanges.slice(0, 3).join(', ')}, ...` : p.rule.sourceRanges.join(', ');
-      const why = `${targetWhy}; source ${srcs || 'any'}; ${p.protocolWhy}`;
+      const why = eng.why(p, targetWhy);
       if (!maybe.isEmpty) {
         unknown = unknown.union(maybe);
         const note = [p.rule.indeterminate, p.rule.targetIndeterminate].filter(Boolean).join('; ');
-        decisions.push({ layer: layer.name, rule: p.rule.name, action: 'unknown', priority: p.rule.priority, why: `${why}; ${note}`, ruleSet: rs.name, set: maybe, target });
+        decisions.push(eng.decision({ layer: layer.name, rule: p.rule.name, action: 'unknown', priority: p.rule.priority, why: `${why}; ${note}`, ruleSet: rs.name, set: maybe }));
       }
       if (matched.isEmpty) continue;
       if (p.rule.action === 'next') {
@@ -107,66 +559,58 @@ function evaluateLayer(
         continue; // goto_next decides nothing: the next stage does
       }
       if (p.rule.action === 'allow') allowed = allowed.union(matched);
-      decisions.push({ layer: layer.name, rule: p.rule.name, action: p.rule.action, priority: p.rule.priority, why, ruleSet: rs.name, set: matched, target });
+      decisions.push(eng.decision({ layer: layer.name, rule: p.rule.name, action: p.rule.action, priority: p.rule.priority, why, ruleSet: rs.name, set: matched }));
     }
     remaining = remaining.union(handedOn);
   }
   if (!remaining.isEmpty) {
     if (layer.otherwise.action === 'allow') allowed = allowed.union(remaining);
-    decisions.push({ layer: layer.name, rule: layer.otherwise.rule, action: layer.otherwise.action, why: layer.otherwise.why, set: remaining, target });
+    decisions.push(eng.decision({ layer: layer.name, rule: layer.otherwise.rule, action: layer.otherwise.action, why: layer.otherwise.why, set: remaining }));
   }
   return { allowed, unknown, decisions };
 }
 
 /** The path traffic to this kind of address crosses. */
-function pathOf(nic: Nic, kind: 'external' | 'internal'): string {
+function pathOf(nic: Nic, kind: Kind): string {
   return kind === 'internal' ? (nic.internalPath ?? nic.path) : nic.path;
 }
 
-/** Every layer must allow; each layer is judged on the whole candidate so that each names its deciding rule. */
-function evaluatePath(idx: Index, instance: Instance, nic: Nic, kind: 'external' | 'internal', candidate: AddressSet, port: number, address: string | undefined, target: string): Outcome {
-  const pathId = pathOf(nic, kind);
-  const layers = idx.paths[pathId];
-  if (!layers) {
-    return {
-      allowed: AddressSet.EMPTY,
-      unknown: candidate,
-      decisions: [{ layer: 'network', rule: pathId, action: 'unknown', why: `no rule layers known for ${nic.network}`, set: candidate, target }],
-    };
-  }
-  let allowed = candidate;
-  let possible = candidate;
-  const decisions: Decision[] = [];
-  for (const layer of layers) {
-    const o = evaluateLayer(idx, layer, instance, nic, candidate, port, address, target);
-    allowed = allowed.intersect(o.allowed);
-    possible = possible.intersect(o.allowed.union(o.unknown));
-    decisions.push(...o.decisions);
-  }
-  return { allowed, unknown: possible.subtract(allowed), decisions };
+/** What a source does to one kind of address in one family: per NIC the outcome, or none (no such address). */
+interface Part {
+  target: string;
+  cand: AddressSet;
+  outcomes?: Shared[];
+  /** The instance has no address of this kind: the source's part for it is denied. */
+  none?: Decision;
 }
 
-const MAX_RANGES = 8;
-function toReasons(decisions: Decision[], candidates: Map<string, AddressSet>): Reason[] {
-  // Merge decisions by the same rule at the same layer for the same target (several NICs, stages).
-  const merged = new Map<string, Decision>();
+/** Decisions by the same rule at the same layer for the same target merged into one reason each (several NICs, stages). */
+function reasonsOf(eng: Engine, decisions: Decision[], target: string, cand: AddressSet): Reason[] {
+  const merged = new Map<number, { d: Decision; merged: boolean }>();
   for (const d of decisions) {
-    const key = `${d.target}\u0000${d.layer}\u0000${d.ruleSet ?? ''}\u0000${d.rule}\u0000${d.action}`;
-    const m = merged.get(key);
-    if (m) merged.set(key, { ...m, set: m.set.union(d.set) });
-    else merged.set(key, d);
+    const m = merged.get(d.mid);
+    if (m) merged.set(d.mid, { d: { ...m.d, set: m.d.set.union(d.set) }, merged: true });
+    else merged.set(d.mid, { d, merged: false });
   }
-  return [...merged.values()].map((d) => {
-    const r: Reason = { layer: d.layer, rule: d.rule, action: d.action, why: d.why, target: d.target };
-    if (d.priority !== undefined) r.priority = d.priority;
-    if (d.ruleSet) r.ruleSet = d.ruleSet;
-    const whole = candidates.get(d.target);
-    if (!whole || !d.set.equals(whole)) {
-      const cidrs = whole ? d.set.toCidrsWithin(whole) : d.set.toCidrs();
-      r.ranges = cidrs.length > MAX_RANGES ? [...cidrs.slice(0, MAX_RANGES), `... ${cidrs.length - MAX_RANGES} more`] : cidrs;
-    }
-    return r;
-  });
+  const out: Reason[] = [];
+  for (const { d, merged: m } of merged.values()) out.push(eng.reason(d, target, cand, m));
+  return out;
+}
+
+function toReasons(eng: Engine, parts: Part[]): Reason[] {
+  const out: Reason[] = [];
+  for (const part of parts) {
+    let list: Reason[];
+    if (part.none) list = [eng.reason(part.none, part.target, part.cand, false)];
+    else if (part.outcomes!.length === 1) {
+      // One NIC: the outcome (shared by every class that walks the same) keeps its reasons.
+      const o = part.outcomes![0];
+      if (o.reasons?.target !== part.target || o.reasons.cand !== part.cand) o.reasons = { target: part.target, cand: part.cand, list: reasonsOf(eng, o.decisions, part.target, part.cand) };
+      list = o.reasons.list;
+    } else list = reasonsOf(eng, part.outcomes!.flatMap((o) => o.decisions), part.target, part.cand);
+    for (const r of list) out.push(r);
+  }
+  return out;
 }
 
 interface Judged {
@@ -177,82 +621,133 @@ interface Judged {
   allowed: AddressSet;
 }
 
-function addressesOf(nic: Nic, kind: 'external' | 'internal', f: Family): string | undefined {
+function addressesOf(nic: Nic, kind: Kind, f: Family): string | undefined {
   if (kind === 'external') return f === 4 ? nic.externalIPv4 : nic.externalIPv6;
   return f === 4 ? nic.internalIPv4 : nic.internalIPv6;
 }
 
-function judge(idx: Index, instance: Instance, source: Source, port: number): Judged {
+/** What rules can see of an instance's NICs, one identity per NIC. */
+function identitiesOf(eng: Engine, instance: Instance): Identity[] {
+  const ids = (names: readonly string[] | undefined) => {
+    let k = '';
+    for (const n of names ?? []) k += `${eng.intern(n)},`;
+    return k;
+  };
+  const base = `${ids(instance.tags)}|${ids(instance.serviceAccounts)}|`;
+  return instance.nics.map((nic) => ({ instance, nic, key: base + ids(nic.groups) }));
+}
+
+/**
+ * The class of an instance: everything the rules can tell apart. Tags, service accounts, and per NIC its
+ * paths, groups, which kinds of address it has and, for layers with destination ranges, which of them hold
+ * the address the layer sees.
+ */
+function classKey(eng: Engine, ids: Identity[]): string {
+  let key = '';
+  for (const id of ids) {
+    const n = id.nic;
+    const paths = { external: eng.pathInfo(n.path), internal: n.internalPath === undefined ? undefined : eng.pathInfo(n.internalPath) };
+    // A path missing from the inventory: its reason names the path and the network.
+    const missing = (pathId: string) => `?${eng.intern(pathId)}:${eng.intern(n.network)}`;
+    key += `;${id.key}|${paths.external?.id ?? missing(n.path)}|${paths.internal === undefined ? '' : (paths.internal?.id ?? missing(n.internalPath!))}|`;
+    for (const kind of KINDS) {
+      const pi = kind === 'internal' && paths.internal !== undefined ? paths.internal : paths.external;
+      for (const f of FAMILIES) {
+        const text = addressesOf(n, kind, f);
+        key += text ? 'a' : '-';
+        if (!text || !pi?.destinations) continue;
+        const addr = parsed(text);
+        for (const info of pi.layers) if (info.destinations.length) key += `:${eng.destKey(info, info.layer.afterNat ? natAddress(n, addr) : addr)}`;
+      }
+    }
+  }
+  return key;
+}
+
+/**
+ * One class of instances: its judged result per source, and its path outcomes with the shared candidate (per
+ * family, kind of address and NIC), which every known source restricts. Built from the first instance of the
+ * class; the others are alike for every rule.
+ */
+class ClassRecord {
+  readonly judged: Judged[] = [];
+  private readonly outcomes: (Shared | undefined)[] = [];
+
+  constructor(
+    readonly instance: Instance,
+    readonly ids: Identity[],
+  ) {}
+
+  outcome(eng: Engine, f: Family, kind: Kind, nic: number, sp: SourcePart): Shared {
+    const id = this.ids[nic];
+    const addr = () => parsed(addressesOf(id.nic, kind, f)!);
+    if (!sp.shared) return eng.pathOutcome(id, kind, addr(), sp.walk, sp.walkId);
+    const k = (nic * 2 + (kind === 'external' ? 0 : 1)) * 2 + (f === 4 ? 0 : 1);
+    return (this.outcomes[k] ??= eng.pathOutcome(id, kind, addr(), sp.walk, sp.walkId));
+  }
+}
+
+function judge(eng: Engine, cls: ClassRecord, plan: SourcePlan): Judged {
+  const { instance, ids } = cls;
+  const source = plan.source;
+  // First the (memoized) outcome of every family x kind of address x NIC the source reaches: they key the
+  // judged result, which classes whose walks come out the same share.
+  const parts: Part[] = [];
+  let key = `${plan.id}`;
+  for (const f of FAMILIES) {
+    const usable = KINDS.filter((k) => !plan.parts[f][k].cand.isEmpty && instance.nics.some((n) => addressesOf(n, k, f)));
+    if (usable.length === 0) continue; // this family has no address the source could use: not counted
+    for (const kind of KINDS) {
+      const sp = plan.parts[f][kind];
+      if (sp.cand.isEmpty) continue;
+      const target = TARGETS[f][kind];
+      if (!usable.includes(kind)) {
+        parts.push({ target, cand: sp.cand, none: sp.none });
+        key += `|${target}:none`;
+        continue;
+      }
+      const outcomes: Shared[] = [];
+      key += `|${target}:`;
+      for (let n = 0; n < ids.length; n++) {
+        if (!addressesOf(ids[n].nic, kind, f)) continue;
+        const o = eng.restrict(cls.outcome(eng, f, kind, n, sp), sp);
+        outcomes.push(o);
+        key += `${o.id},`;
+      }
+      parts.push({ target, cand: sp.cand, outcomes });
+    }
+  }
+  let j = eng.judged.get(key);
+  if (j) return j;
+
   let relevant = AddressSet.EMPTY;
   let allowed = AddressSet.EMPTY;
   let unknown = AddressSet.EMPTY;
-  const decisions: Decision[] = [];
-  const candidates = new Map<string, AddressSet>();
-  for (const f of [4, 6] as const) {
-    const parts = { external: source.external.only(f), internal: source.internal.only(f) };
-    const usable = (['external', 'internal'] as const).filter(
-      (k) => !parts[k].isEmpty && instance.nics.some((n) => addressesOf(n, k, f)),
-    );
-    if (usable.length === 0) continue; // this family has no address the source could use: not counted
-    for (const kind of ['external', 'internal'] as const) {
-      const cand = parts[kind];
-      if (cand.isEmpty) continue;
-      relevant = relevant.union(cand);
-      const target = `${kind} IPv${f}`;
-      candidates.set(target, cand);
-      if (!usable.includes(kind)) {
-        decisions.push({ layer: 'address', rule: `no ${kind} IPv${f} address`, action: 'deny', why: `this part of the source needs an ${kind} IPv${f} address and the instance has none`, set: cand, target });
-        continue;
-      }
-      for (const nic of instance.nics) {
-        const address = addressesOf(nic, kind, f);
-        if (!address) continue;
-        const o = evaluatePath(idx, instance, nic, kind, cand, port, address, target);
-        allowed = allowed.union(o.allowed);
-        unknown = unknown.union(o.unknown);
-        decisions.push(...o.decisions);
-      }
+  for (const { cand, outcomes } of parts) {
+    relevant = relevant.union(cand);
+    for (const o of outcomes ?? []) {
+      allowed = allowed.union(o.allowed);
+      unknown = unknown.union(o.unknown);
     }
   }
   if (relevant.isEmpty) {
     const needs = source.internal.isEmpty ? 'an external address' : source.external.isEmpty ? 'an internal address' : 'an address';
-    return {
+    j = {
       verdict: 'blocked',
       allowedRanges: [],
       allowed: AddressSet.EMPTY,
       reasons: [{ layer: 'address', rule: 'no usable address', action: 'deny', why: `source ${source.label} needs ${needs} in a family the instance has; it has none` }],
     };
+  } else {
+    let verdict: Verdict;
+    if (allowed.covers(relevant)) verdict = 'reachable';
+    else if (!unknown.subtract(allowed).isEmpty) verdict = 'unknown';
+    else if (allowed.isEmpty) verdict = 'blocked';
+    else verdict = 'partial';
+    j = { verdict, allowedRanges: eng.cidrsWithin(allowed, relevant, Infinity), allowed, reasons: toReasons(eng, parts) };
   }
-  let verdict: Verdict;
-  if (allowed.covers(relevant)) verdict = 'reachable';
-  else if (!unknown.subtract(allowed).isEmpty) verdict = 'unknown';
-  else if (allowed.isEmpty) verdict = 'blocked';
-  else verdict = 'partial';
-  return { verdict, allowedRanges: allowed.toCidrsWithin(relevant), allowed, reasons: toReasons(decisions, candidates) };
-}
-
-function classKey(idx: Index, instance: Instance, sourceKey: string, port: number): string {
-  const nics = instance.nics.map((n) => {
-    const kinds = [n.externalIPv4 ? 'e4' : '', n.externalIPv6 ? 'e6' : '', n.internalIPv4 ? 'i4' : '', n.internalIPv6 ? 'i6' : ''].join('');
-    // Rules with destination ranges look at the address itself; only then is it part of the class.
-    const dest = pathHasDestinations(idx, n.path) || (n.internalPath && pathHasDestinations(idx, n.internalPath)) ? `@${n.externalIPv4},${n.externalIPv6},${n.internalIPv4},${n.internalIPv6}` : '';
-    return `${n.path}|${n.internalPath ?? ''}|${kinds}|${(n.groups ?? []).join(',')}${dest}`;
-  });
-  return `${sourceKey}|${port}|${instance.tags.join(',')}|${instance.serviceAccounts.join(',')}|${nics.join(';')}`;
-}
-
-const destPathCache = new WeakMap<Index, Map<string, boolean>>();
-function pathHasDestinations(idx: Index, pathId: string): boolean {
-  let m = destPathCache.get(idx);
-  if (!m) destPathCache.set(idx, (m = new Map()));
-  let v = m.get(pathId);
-  if (v === undefined) {
-    v = (idx.paths[pathId] ?? []).some((l) =>
-      l.stages.some((s) => idx.ruleSets.get(s.ruleSet)?.rules.some((r) => (r.destinationRanges?.length ?? 0) > 0)),
-    );
-    m.set(pathId, v);
-  }
-  return v;
+  eng.judged.set(key, j);
+  return j;
 }
 
 /** What the internet can do to one instance, for the exposure checks. */
@@ -279,61 +774,70 @@ function appliesTo(source: Source, instance: Instance): boolean {
 }
 
 export function evaluate(inv: Inventory, sources: Source[], port: number): Evaluation {
-  const idx = indexInventory(inv);
-  const cache = new Map<string, Judged>();
+  // The access summary always looks at the internet and the cloud's gateways, whatever --source says.
+  const summarySources = summarySourceSet(sources);
+  const eng = new Engine(inv, port, [...sources, ...Object.values(summarySources)]);
   const results: Result[] = [];
   const instances: InstanceSummary[] = [];
   const exposures: Exposure[] = [];
-  // The access summary always looks at the internet and the cloud's gateways, whatever --source says.
-  const summarySources = summarySourceSet(sources);
   for (const instance of inv.instances) {
     const ref = { provider: instance.provider, scope: instance.scope, location: instance.location, instance: instance.name, instanceId: instance.id };
-    const judgedBy = (s: Source, key: string | number): Judged => {
-      const k = classKey(idx, instance, String(key), port);
-      let j = cache.get(k);
-      if (!j) cache.set(k, (j = judge(idx, instance, s, port)));
-      return j;
+    const ids = identitiesOf(eng, instance);
+    const ck = classKey(eng, ids);
+    let cls = eng.classes.get(ck);
+    if (!cls) eng.classes.set(ck, (cls = new ClassRecord(instance, ids)));
+    const judgedBy = (s: Source): Judged => {
+      const plan = eng.plan(s);
+      return (cls.judged[plan.id] ??= judge(eng, cls, plan));
     };
-    sources.forEach((s, i) => {
-      if (!appliesTo(s, instance)) return;
-      const j = judgedBy(s, i);
-      results.push({ ...ref, state: instance.state, source: s.label, port, verdict: j.verdict, allowedRanges: j.allowedRanges, reasons: j.reasons });
-    });
-    const internet = judgedBy(summarySources.internet.source, summarySources.internet.index);
+    for (const s of sources) {
+      if (!appliesTo(s, instance)) continue;
+      const j = judgedBy(s);
+      results.push({
+        provider: ref.provider,
+        scope: ref.scope,
+        location: ref.location,
+        instance: ref.instance,
+        instanceId: ref.instanceId,
+        state: instance.state,
+        source: s.label,
+        port,
+        verdict: j.verdict,
+        allowedRanges: j.allowedRanges,
+        reasons: j.reasons,
+      });
+    }
+    const internet = judgedBy(summarySources.internet);
     // The internet without the gateway ranges: its allows are the rules that expose the instance.
-    const outside = judgedBy(summarySources.exposure.source, summarySources.exposure.index);
+    const outside = judgedBy(summarySources.exposure);
     const gateways: { gateway: string; allowed: boolean }[] = [];
-    if (instance.provider === 'gcp') gateways.push({ gateway: 'iap', allowed: !judgedBy(summarySources.iap.source, summarySources.iap.index).allowed.isEmpty });
+    if (instance.provider === 'gcp') gateways.push({ gateway: 'iap', allowed: !judgedBy(summarySources.iap).allowed.isEmpty });
     for (const g of instance.gateways ?? []) {
       if (!g.sourceRanges) {
         gateways.push({ gateway: g.kind, allowed: true }); // SSM: the agent dials out, no inbound rule involved
         continue;
       }
-      const ranges = AddressSet.of(g.sourceRanges);
-      const src: Source = { label: `${g.kind} ${g.name}`, external: AddressSet.EMPTY, internal: ranges, all: ranges, isInternet: false };
-      gateways.push({ gateway: g.kind, allowed: !judgedBy(src, `gw:${g.sourceRanges.join(',')}`).allowed.isEmpty });
+      gateways.push({ gateway: g.kind, allowed: !judgedBy(eng.gatewaySource({ kind: g.kind, name: g.name, sourceRanges: g.sourceRanges })).allowed.isEmpty });
     }
-    const priv = judgedBy(summarySources.private.source, summarySources.private.index);
+    const priv = judgedBy(summarySources.private);
     const externalAddresses = instance.nics.flatMap((n) => [n.externalIPv4, n.externalIPv6].filter((a): a is string => !!a));
     const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(outside, gateways, priv) };
     instances.push(summary);
     const verdict = internet.verdict === 'unknown' || outside.verdict === 'unknown' ? 'unknown' : internet.verdict;
     exposures.push({ instance: summary, verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons, gateways });
   }
+  if ((globalThis as any).__engStats) { const e = eng as any; (globalThis as any).__eng = eng; let dec = 0; for (const o of e.layerMemo.values()) dec += o.decisions.length; (globalThis as any).__engOut = { layer: e.layerMemo.size, layerDecisions: dec, path: e.pathMemo.size, derived: e.derivedMemo.size, judged: e.judged.size, classes: e.classes.size }; }
   return { results, instances, exposures };
 }
 
 function summarySourceSet(sources: Source[]) {
-  // Reuse the user's own `internet`/`iap` entries when present so their cache entries are shared.
-  const find = (label: string, make: () => Source, offset: number) => {
-    const i = sources.findIndex((s) => s.label === label);
-    return i >= 0 ? { source: sources[i], index: i } : { source: make(), index: sources.length + offset };
-  };
+  // Reuse the user's own `internet`/`iap` entries when present so their judged results are shared.
+  const find = (label: string, make: () => Source) => sources.find((s) => s.label === label) ?? make();
   return {
-    internet: find('internet', internetSource, 0),
-    iap: find('iap', () => resolveSource('iap'), 1),
-    private: { source: { label: 'private ranges', external: AddressSet.EMPTY, internal: PRIVATE, all: PRIVATE, isInternet: false } as Source, index: sources.length + 2 },
-    exposure: { source: exposureSource(), index: sources.length + 3 },
+    internet: find('internet', internetSource),
+    iap: find('iap', () => resolveSource('iap')),
+    private: { label: 'private ranges', external: AddressSet.EMPTY, internal: PRIVATE, all: PRIVATE, isInternet: false } as Source,
+    exposure: exposureSource(),
   };
 }
 

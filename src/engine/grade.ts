@@ -17,8 +17,15 @@ export const DEFAULT_GRADE: GradeOptions = { mediumIPv4: 65536n, mediumIPv6Prefi
 
 /** Whole-family coverage is judged with the gateway range put back: IAP's /20 does not make a world-open rule narrower. */
 export function wholeFamily(e: AddressSet, f: 4 | 6): boolean {
-  return e.union(IAP).covers(INTERNET.only(f));
+  let m = wholeCache.get(e);
+  if (!m) wholeCache.set(e, (m = {}));
+  return (m[f] ??= e.union(IAP).covers(INTERNET.only(f)));
 }
+
+// Per set: the engine shares one exposed set among every instance of a class, and the checks grade each
+// instance (100,000 of them in an organisation), so the answers are kept with the (immutable) set.
+const wholeCache = new WeakMap<AddressSet, { 4?: boolean; 6?: boolean }>();
+const amountCache = new WeakMap<AddressSet, string>();
 
 export function exposureSeverity(e: AddressSet, o: GradeOptions = DEFAULT_GRADE): Severity {
   if (wholeFamily(e, 4) || wholeFamily(e, 6)) return 'high';
@@ -27,15 +34,19 @@ export function exposureSeverity(e: AddressSet, o: GradeOptions = DEFAULT_GRADE)
 }
 
 export function describeAmount(e: AddressSet): string {
+  const known = amountCache.get(e);
+  if (known !== undefined) return known;
   const parts: string[] = [];
   if (wholeFamily(e, 4)) parts.push('all of the IPv4 internet');
   else if (e.size(4) > 0n) {
-    const cidrs = e.only(4).toCidrs();
-    parts.push(`${e.size(4).toLocaleString('en-US')} IPv4 address${e.size(4) === 1n ? '' : 'es'} (${cidrs.length <= 3 ? cidrs.join(', ') : `${cidrs.length} ranges`})`);
+    const { cidrs, total } = e.only(4).cidrs(3);
+    parts.push(`${e.size(4).toLocaleString('en-US')} IPv4 address${e.size(4) === 1n ? '' : 'es'} (${total <= 3 ? cidrs.join(', ') : `${total} ranges`})`);
   }
   if (wholeFamily(e, 6)) parts.push('all of the IPv6 internet');
   else if (e.size(6) > 0n) parts.push(`${e.ranges(6).length} IPv6 range(s)`);
-  return parts.join(' and ');
+  const text = parts.join(' and ');
+  amountCache.set(e, text);
+  return text;
 }
 
 /** The lesser of two severities (a graded result never exceeds its policy's). */

@@ -38,8 +38,23 @@ export function matchTarget(rule: Rule, instance: Instance, nic: Nic): string | 
   return undefined;
 }
 
+// Rules repeat the same lists (a prefix list of 50 CIDRs pasted into many rules, the same corporate ranges):
+// parsed once per distinct list. Bounded, as the process may read many inventories (tests, merge).
+const listCache = new Map<string, AddressSet>();
+const LIST_CACHE_MAX = 100_000;
+
 /** CIDRs plus the tokens `*` (everything) and `internet` (the public address space). */
 function addressesOf(list: string[]): AddressSet {
+  const key = list.join('\n');
+  let s = listCache.get(key);
+  if (!s) {
+    if (listCache.size >= LIST_CACHE_MAX) listCache.clear();
+    listCache.set(key, (s = parseList(list)));
+  }
+  return s;
+}
+
+function parseList(list: string[]): AddressSet {
   let s = AddressSet.EMPTY;
   const cidrs: string[] = [];
   for (const r of list) {
