@@ -26,6 +26,7 @@
 // real audit; best of 3 (other benchmarks may share the machine). Heap: after a full GC with the inventory,
 // the evaluation and the findings alive.
 import { spawn } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { evaluate, type Evaluation } from '../src/engine/evaluate.js';
 import { internetSource, resolveSource, type Source } from '../src/engine/sources.js';
@@ -645,7 +646,12 @@ interface SizeResult {
   findings: number;
   verdicts: Record<string, number>;
   access: Record<string, number>;
+  /** Wall time of evaluate(), per run. */
   engineSeconds: number[];
+  /** CPU time of the process during evaluate() (user + system), per run: wall minus time others took the core. */
+  engineCpuSeconds: number[];
+  /** Garbage collection pauses during evaluate(), per run (part of the wall time). */
+  engineGcSeconds: number[];
   policySeconds: number[];
   buildSeconds: number;
   heapMiB: number;
@@ -655,28 +661,31 @@ interface SizeResult {
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const heapMiB = () => process.memoryUsage().heapUsed / 2 ** 20;
+const tick = () => new Promise((done) => setImmediate(done));
 
 async function measure(instances: number, runs: number, perClass: number): Promise<SizeResult> {
   const catalog = await loadCatalog();
   const policies: Policy[] = choosePolicies(catalog, undefined);
   const sources = sourcesFor();
   const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label }));
+  const pauses: { start: number; duration: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ start: e.startTime, duration: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
   const once = (inv: Inventory) => {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const ev = evaluate(inv, sources, 3389);
     const t1 = performance.now();
+    const cpu = process.cpuUsage(c0);
     const findings = runPolicies(policies, runContext(inv, ev, 3389, declared));
     const t2 = performance.now();
-    return { ev, findings, engine: (t1 - t0) / 1000, policies: (t2 - t1) / 1000 };
+    return { ev, findings, t0, t1, engine: (t1 - t0) / 1000, engineCpu: (cpu.user + cpu.system) / 1e6, policies: (t2 - t1) / 1000 };
   };
-  // Warm the JIT on another (smaller) organisation: its caches are not the timed inventory's.
-  once(buildOrg(Math.min(instances, 5000), 99, perClass).inventory);
-
-  const engineSeconds: number[] = [];
-  const policySeconds: number[] = [];
-  let last: { built: Built; ev: Evaluation; findings: unknown[]; inventoryHeap: number; buildSeconds: number } | undefined;
-  for (let k = 0; k < runs; k++) {
-    last = undefined;
+  // Each run in its own call, so that nothing of the previous one stays reachable from this frame.
+  const warmUp = () => void once(buildOrg(Math.min(instances, 5000), 99, perClass).inventory);
+  const timed = () => {
     gc();
     const before = heapMiB();
     const b0 = performance.now();
@@ -684,11 +693,29 @@ async function measure(instances: number, runs: number, perClass: number): Promi
     const buildSeconds = (performance.now() - b0) / 1000;
     gc();
     const inventoryHeap = heapMiB() - before;
-    const o = once(built.inventory);
-    engineSeconds.push(o.engine);
-    policySeconds.push(o.policies);
-    last = { built, ev: o.ev, findings: o.findings, inventoryHeap, buildSeconds };
+    return { built, buildSeconds, inventoryHeap, ...once(built.inventory) };
+  };
+  // Warm the JIT on another (smaller) organisation: its caches are not the timed inventory's.
+  warmUp();
+
+  const engineSeconds: number[] = [];
+  const engineCpuSeconds: number[] = [];
+  const engineGcSeconds: number[] = [];
+  const policySeconds: number[] = [];
+  let first: ReturnType<typeof timed> | undefined;
+  let last: ReturnType<typeof timed> | undefined;
+  for (let k = 0; k < runs; k++) {
+    last = undefined;
+    const r = timed();
+    await tick(); // the observer hears of the collections
+    engineSeconds.push(r.engine);
+    engineCpuSeconds.push(r.engineCpu);
+    engineGcSeconds.push(pauses.filter((p) => p.start >= r.t0 && p.start < r.t1).reduce((t, p) => t + p.duration, 0) / 1000);
+    policySeconds.push(r.policies);
+    if (k === 0) first = r; // its inventory heap: later runs start with the previous run possibly not yet collected
+    last = r;
   }
+  observer.disconnect();
   gc();
   const heap = heapMiB();
   const { built, ev, findings } = last!;
@@ -705,10 +732,12 @@ async function measure(instances: number, runs: number, perClass: number): Promi
     verdicts: count(ev.results, (r) => `${r.source === 'internet' || r.source === 'iap' ? r.source : 'corp'}:${r.verdict}`),
     access: count(ev.instances, (i) => i.access),
     engineSeconds,
+    engineCpuSeconds,
+    engineGcSeconds,
     policySeconds,
     buildSeconds: last!.buildSeconds,
     heapMiB: heap,
-    inventoryHeapMiB: last!.inventoryHeap,
+    inventoryHeapMiB: first!.inventoryHeap,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
   };
 }

@@ -611,9 +611,12 @@ export interface FakeOptions {
   /** Share of requests (every attempt) answered with a throttle or a 5xx. */
   faultRate: number;
   seed?: number;
-  /** Per-scope rate limits (token buckets); default on. */
-  rateLimits?: boolean;
+  /** Per-scope rate limits (token buckets: size, refill per second); default on, with the clouds' sizes. */
+  rateLimits?: boolean | Partial<Record<'gce' | 'ec2' | 'ssm' | 'arm', { size: number; perSecond: number }>>;
 }
+
+/** The clouds' own read buckets: GCE per project, EC2 (non-mutating actions) and SSM per account and region, ARM per subscription. */
+export const RATE_LIMITS = { gce: { size: 100, perSecond: 25 }, ec2: { size: 100, perSecond: 20 }, ssm: { size: 40, perSecond: 10 }, arm: { size: 250, perSecond: 25 } };
 
 export interface OrgFakes {
   gce: FakeGce;
@@ -628,11 +631,12 @@ export interface OrgFakes {
 export async function startOrgFakes(org: Org, o: FakeOptions): Promise<OrgFakes> {
   const rand = rng(o.seed ?? 0xfa017);
   const limits = o.rateLimits !== false;
+  const rl = { ...RATE_LIMITS, ...(typeof o.rateLimits === 'object' ? o.rateLimits : {}) };
   const injected = { gcp: 0, aws: 0, azure: 0, rateLimited: 0 };
   let warming = true;
-  const gceBucket = new Buckets(100, 25);
-  const ec2Bucket = new Buckets(100, 20);
-  const ssmBucket = new Buckets(40, 10);
+  const gceBucket = new Buckets(rl.gce.size, rl.gce.perSecond);
+  const ec2Bucket = new Buckets(rl.ec2.size, rl.ec2.perSecond);
+  const ssmBucket = new Buckets(rl.ssm.size, rl.ssm.perSecond);
   const gce = await startFakeGce(org.gce, {
     token: GCE_TOKEN,
     latencyMs: o.latencyMs,
@@ -678,7 +682,7 @@ export async function startOrgFakes(org: Org, o: FakeOptions): Promise<OrgFakes>
     pageSize: PAGE.armNetwork,
     pageSizes: { 'compute.virtualMachines.listAll': PAGE.armVirtualMachines },
     linkBase: 'azure',
-    readBucket: { size: 250, refillPerSecond: 25, enforce: limits },
+    readBucket: { size: rl.arm.size, refillPerSecond: rl.arm.perSecond, enforce: limits },
     throttleRetryAfterSeconds: 1,
     fault: (): ArmFault | undefined => {
       if (warming) return undefined;

@@ -135,7 +135,7 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   const baseline = o.baseline ? await readReport(at(o.baseline), o.baseline) : undefined;
 
   const progress = new Progress(io);
-  const inv: Inventory = await readInventory({ ...o, port: String(port), concurrency: o.concurrency ?? '8' }, io, progress);
+  const inv: Inventory = await readInventory({ ...o, port: String(port) }, io, progress);
   const ev = evaluate(inv, sources, port);
   const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label, ...(config?.mustReach[s.label] ? { mustReach: config.mustReach[s.label] } : {}) }));
   const shard = parseShard(o.shard);

@@ -66,7 +66,7 @@ export function scopeOptions(cmd: Command): Command {
     .option('--subscription <id>', 'Azure subscription (repeatable; default: every enabled one the credential can see)', collectRepeat, [])
     .option('--azure-cloud <cloud>', 'public (default), usgov or china')
     .option('--azure-endpoint <url>', 'replaces the ARM host, e.g. https://management.azure.com (env RDPCLOUD_AZURE_ENDPOINT); http only for loopback')
-    .option('--concurrency <n>', 'scopes read in parallel per provider (default 8)')
+    .option('--concurrency <n>', 'scopes read in parallel per provider (default: gcp 16, aws 8, azure 16)')
     .option('--shard <i/n>', 'audit only the i-th of n stable parts of the scopes (a CI matrix; rdpcloud merge joins the reports)')
     .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
     .option('--debug', 'show stack traces for internal errors');
@@ -145,11 +145,13 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
     warn: (m: string) => io.stderr(`warning: ${m}\n`),
     stats: newStats(),
     onRequest: () => progress.request(ctx.stats),
-    retry: { attempts: Number(io.env.RDPCLOUD_RETRY_ATTEMPTS ?? 6), baseMs: Number(io.env.RDPCLOUD_RETRY_BASE_MS ?? 500), maxMs: 30_000 },
+    // The SDKs' own first backoff is 100 ms; Retry-After, when the cloud sends it, wins (providers/retry.ts).
+    retry: { attempts: Number(io.env.RDPCLOUD_RETRY_ATTEMPTS ?? 8), baseMs: Number(io.env.RDPCLOUD_RETRY_BASE_MS ?? 100), maxMs: 30_000 },
   };
   const providers = await createProviders(names, flags, ctx);
   const inv = await collectInventory(providers, {
-    concurrency: parseConcurrency(o.concurrency ?? '8'),
+    // Without --concurrency each provider gets its own default (src/cli/collect.ts DEFAULT_CONCURRENCY).
+    concurrency: o.concurrency ? parseConcurrency(o.concurrency) : undefined,
     now: io.now,
     tool: { name: 'rdpcloud', version: VERSION },
     onScope: (done, total) => progress.scopes(done, total),

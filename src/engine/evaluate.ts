@@ -20,6 +20,10 @@ interface Decision {
   mid: number;
   /** Decisions that read the same but for their set: the same number. */
   cid: number;
+  /** Its reason within each candidate it was read in (a few: the sources' parts for one kind and family). */
+  read?: { whole: AddressSet; target: string; reason: Reason }[];
+  /** It restricted to each source part (by candidate id; null: nothing of it is in the part). */
+  restricted?: Map<number, Decision | null>;
 }
 
 interface Outcome {
@@ -33,6 +37,8 @@ interface Shared extends Outcome {
   id: number;
   /** Its reasons for a target within a candidate, made once (a restricted outcome serves one of each). */
   reasons?: { target: string; cand: AddressSet; list: Reason[] };
+  /** Whether two decisions are by the same rule at the same layer (their reasons merge). */
+  repeats?: boolean;
 }
 
 export interface Index {
@@ -80,6 +86,7 @@ interface Targeted {
 }
 
 const ALL_INSTANCES = 'all instances';
+const NO_TARGETED: Targeted = { index: [], why: [], sig: 0 };
 const hasTargets = (r: Rule) => !!r.targets && ((r.targets.tags?.length ?? 0) > 0 || (r.targets.serviceAccounts?.length ?? 0) > 0 || (r.targets.groups?.length ?? 0) > 0);
 
 /**
@@ -115,6 +122,7 @@ class StageRules {
 
   /** The targeted rules that apply to the identity (shared by every identity they come out the same for). */
   targeted(id: Identity): Targeted {
+    if (this.byTarget.size === 0) return NO_TARGETED; // route tables, network ACLs, security groups
     let t = this.forIdentity.get(id.key);
     if (t) return t;
     const picked = new Set<number>();
@@ -200,12 +208,11 @@ class Engine {
   private readonly layerMemo = new Map<string, Shared>();
   private readonly pathMemo = new Map<string, Shared>();
   private readonly derivedMemo = new Map<string, Shared>();
-  private readonly restricted = new Map<Decision, Map<number, Decision | null>>();
   readonly judged = new Map<string, Judged>();
   readonly classes = new Map<string, ClassRecord>();
   private ids = 0;
   private readonly names = new Map<string, number>();
-  private readonly reasonOf = new Map<Decision, Map<AddressSet, Reason>>();
+  private readonly byCid: Map<number, Decision[]>[] = [];
   private readonly reasonByContent = new Map<string, Reason>();
   private readonly lists = new Map<string, string[]>();
   private readonly cidrMemo = new Map<string, { set: AddressSet; cidrs: string[] }[]>();
@@ -231,9 +238,27 @@ class Engine {
     return n;
   }
 
+  /**
+   * A decision, as one object per distinct content: walks for different classes decide the same sets by the
+   * same rules, and then they share what is derived from the decision (its restriction to each source, its
+   * reason).
+   */
   decision(d: Omit<Decision, 'mid' | 'cid'>): Decision {
     const mid = this.intern(`${d.layer}\u0000${d.ruleSet ?? ''}\u0000${d.rule}\u0000${d.action}`);
-    return { ...d, mid, cid: this.intern(`${mid}\u0000${d.priority ?? ''}\u0000${d.why}`) };
+    const cid = this.intern(`${mid}\u0000${d.priority ?? ''}\u0000${d.why}`);
+    return this.canonical((this.byCid[cid] ??= new Map()), d.set, () => ({ layer: d.layer, rule: d.rule, action: d.action, priority: d.priority, why: d.why, ruleSet: d.ruleSet, set: d.set, mid, cid }));
+  }
+
+  /** The decision of `bySet` (decisions with the same cid, by set hash) with this set, made by `make` the first time. */
+  private canonical(bySet: Map<number, Decision[]>, set: AddressSet, make: () => Decision): Decision {
+    const h = set.hash();
+    const list = bySet.get(h);
+    const known = list?.find((x) => x.set.equals(set));
+    if (known) return known;
+    const d = make();
+    if (list) list.push(d);
+    else bySet.set(h, [d]);
+    return d;
   }
 
   /** "target tag rdp; source 0.0.0.0/0; tcp:3389", once per rule and target reason. */
@@ -263,9 +288,9 @@ class Engine {
    * object per distinct reason, shared by every result that gives it (100,000 instances give a few thousand).
    */
   reason(d: Decision, target: string, whole: AddressSet, merged: boolean): Reason {
-    let byWhole = merged ? undefined : this.reasonOf.get(d);
-    const known = byWhole?.get(whole);
-    if (known) return known;
+    // Kept on the decision: one object per distinct decision, read within the few candidates of its kind.
+    const known = merged ? undefined : d.read?.find((x) => x.whole === whole && x.target === target);
+    if (known) return known.reason;
     const ranges = d.set.equals(whole) ? undefined : this.cidrsWithin(d.set, whole, MAX_RANGES);
     const key = `${d.cid}\u0000${target}\u0000${ranges?.join(',') ?? '*'}`;
     let r = this.reasonByContent.get(key);
@@ -276,10 +301,7 @@ class Engine {
       if (ranges) r.ranges = ranges;
       this.reasonByContent.set(key, r);
     }
-    if (!merged) {
-      if (!byWhole) this.reasonOf.set(d, (byWhole = new Map()));
-      byWhole.set(whole, r);
-    }
+    if (!merged) (d.read ??= []).push({ whole, target, reason: r });
     return r;
   }
 
@@ -348,7 +370,9 @@ class Engine {
     if (info) return info;
     // Providers build a layer per path (AWS: per subnet and set of groups); the same layer in two paths is
     // one layer for the memo, so its walk is shared.
-    const content = JSON.stringify([layer.name, layer.stages, layer.otherwise, layer.returnPorts, layer.afterNat]);
+    const o = layer.otherwise;
+    let content = `${layer.name}\u0000${o.action}\u0000${o.rule}\u0000${o.why}\u0000${layer.returnPorts ? `${layer.returnPorts.from}-${layer.returnPorts.to}` : ''}\u0000${layer.afterNat ? 1 : 0}`;
+    for (const st of layer.stages) content += `\u0000${st.ruleSet}\u0001${st.mode}`;
     info = this.layerByContent.get(content);
     if (!info) {
       const stages = layer.stages.map((stage) => {
@@ -441,7 +465,8 @@ class Engine {
         possible = possible.intersect(x.allowed.union(x.unknown));
         for (const d of x.decisions) decisions.push(d);
       }
-      this.pathMemo.set(key, (o = this.share({ allowed, unknown: possible.subtract(allowed), decisions })));
+      const mids = new Set(decisions.map((d) => d.mid));
+      this.pathMemo.set(key, (o = { ...this.share({ allowed, unknown: possible.subtract(allowed), decisions }), repeats: mids.size < decisions.length }));
     }
     return o;
   }
@@ -457,19 +482,18 @@ class Engine {
         const x = this.restrictDecision(d, part);
         if (x) decisions.push(x);
       }
-      this.derivedMemo.set(key, (r = this.share({ allowed: o.allowed.intersect(part.cand), unknown: o.unknown.intersect(part.cand), decisions })));
+      this.derivedMemo.set(key, (r = { ...this.share({ allowed: o.allowed.intersect(part.cand), unknown: o.unknown.intersect(part.cand), decisions }), repeats: o.repeats }));
     }
     return r;
   }
 
   /** One decision restricted to a source (null: none of the source's addresses), the same object each time. */
   private restrictDecision(d: Decision, part: SourcePart): Decision | null {
-    let m = this.restricted.get(d);
-    if (!m) this.restricted.set(d, (m = new Map()));
+    const m = (d.restricted ??= new Map());
     let x = m.get(part.candId);
     if (x === undefined) {
       const set = d.set.intersect(part.cand);
-      x = set.isEmpty ? null : set.equals(d.set) ? d : { ...d, set };
+      x = set.isEmpty ? null : set.equals(d.set) ? d : this.canonical((this.byCid[d.cid] ??= new Map()), set, () => ({ ...d, set, read: undefined, restricted: undefined }));
       m.set(part.candId, x);
     }
     return x;
@@ -585,7 +609,8 @@ interface Part {
 }
 
 /** Decisions by the same rule at the same layer for the same target merged into one reason each (several NICs, stages). */
-function reasonsOf(eng: Engine, decisions: Decision[], target: string, cand: AddressSet): Reason[] {
+function reasonsOf(eng: Engine, decisions: Decision[], target: string, cand: AddressSet, repeats = true): Reason[] {
+  if (!repeats) return decisions.map((d) => eng.reason(d, target, cand, false));
   const merged = new Map<number, { d: Decision; merged: boolean }>();
   for (const d of decisions) {
     const m = merged.get(d.mid);
@@ -605,7 +630,7 @@ function toReasons(eng: Engine, parts: Part[]): Reason[] {
     else if (part.outcomes!.length === 1) {
       // One NIC: the outcome (shared by every class that walks the same) keeps its reasons.
       const o = part.outcomes![0];
-      if (o.reasons?.target !== part.target || o.reasons.cand !== part.cand) o.reasons = { target: part.target, cand: part.cand, list: reasonsOf(eng, o.decisions, part.target, part.cand) };
+      if (o.reasons?.target !== part.target || o.reasons.cand !== part.cand) o.reasons = { target: part.target, cand: part.cand, list: reasonsOf(eng, o.decisions, part.target, part.cand, o.repeats !== false) };
       list = o.reasons.list;
     } else list = reasonsOf(eng, part.outcomes!.flatMap((o) => o.decisions), part.target, part.cand);
     for (const r of list) out.push(r);
