@@ -29,6 +29,7 @@ import { spawn } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { evaluate, type Evaluation } from '../src/engine/evaluate.js';
+import { forgetParsedLists } from '../src/engine/rules.js';
 import { internetSource, resolveSource, type Source } from '../src/engine/sources.js';
 import { INVENTORY_SCHEMA_VERSION, type Gateway, type Instance, type Inventory, type Layer, type Nic, type Rule, type RuleSet, type Scope } from '../src/model/inventory.js';
 import { choosePolicies, loadCatalog } from '../src/policies/load.js';
@@ -188,14 +189,44 @@ export interface Built {
   rulesPerPath: Record<string, { min: number; avg: number; max: number; instances: number }>;
 }
 
-export function buildOrg(instances: number, seed = 1, perClass = 10): Built {
+/** How many rules of each kind the organisation holds (see the two readings at the top of the file). */
+export interface Shape {
+  name: 'in-all' | 'per-path';
+  /** Networks per cloud (GCP VPCs, AWS VPCs, Azure VNets). */
+  nets: number;
+  gcp: { hierarchical: number; vpc: number; networkPolicy: number };
+  aws: { peeringRoutes: number; prefixListRoutes: number; aclThreats: number; aclCorp: number; aclEntries: number; groups: number; groupMin: number; groupMax: number };
+  azure: { subnetNsg: number; nicNsg: number };
+}
+
+export function shapeOf(name: Shape['name'], instances: number): Shape {
+  if (name === 'per-path') {
+    return {
+      name,
+      nets: Math.max(2, Math.round(instances / 10_000)),
+      gcp: { hierarchical: 100, vpc: 1800, networkPolicy: 100 },
+      aws: { peeringRoutes: 20, prefixListRoutes: 50, aclThreats: 10, aclCorp: 10, aclEntries: 40, groups: 200, groupMin: 3, groupMax: 60 },
+      azure: { subnetNsg: 1000, nicNsg: 1000 },
+    };
+  }
+  // About 2,000 rules in the whole organisation, whatever its size.
+  return {
+    name,
+    nets: 2,
+    gcp: { hierarchical: 40, vpc: 430, networkPolicy: 20 },
+    aws: { peeringRoutes: 5, prefixListRoutes: 10, aclThreats: 3, aclCorp: 3, aclEntries: 16, groups: 20, groupMin: 2, groupMax: 12 },
+    azure: { subnetNsg: 80, nicNsg: 30 },
+  };
+}
+
+export function buildOrg(instances: number, seed = 1, perClass = 10, shape: Shape = shapeOf('per-path', instances)): Built {
   const r = new Rand(seed);
   const P = pools(r);
-  const nets = Math.max(2, Math.round(instances / 10_000));
+  const nets = shape.nets;
   const org: Org = { ruleSets: [], paths: {}, scopes: [], instances: [] };
-  const gcp = buildGcp(r, P, nets, org);
-  const aws = buildAws(r, P, nets, org);
-  const azure = buildAzure(r, P, nets, org);
+  const gcp = buildGcp(r, P, shape, org);
+  const aws = buildAws(r, P, shape, org);
+  const azure = buildAzure(r, P, shape, org);
 
   const workloads: Workload[] = [];
   const nWorkloads = Math.max(1000, Math.round(instances / perClass));
@@ -267,7 +298,8 @@ function gcpSources(r: Rand, P: Pools, net: number): Pick<Rule, 'sourceRanges' |
   ])();
 }
 
-function buildGcp(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
+function buildGcp(r: Rand, P: Pools, shape: Shape, org: Org): CloudBuilder {
+  const nets = shape.nets;
   const orgSas = Array.from({ length: 20 }, (_, k) => `org-svc-${k}@org-shared.iam.gserviceaccount.com`);
   // The organisation's hierarchical policy: every GCP network crosses it first.
   const hierRules: Rule[] = [
@@ -276,7 +308,7 @@ function buildGcp(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
     // Geo block: OR'ed with no ranges, cannot be judged offline; targets one rare service account.
     { name: 'deny-embargoed-regions', priority: 250, action: 'deny', sourceRanges: [], indeterminate: 'matches by srcRegionCodes (KP, IR), which cannot be evaluated offline', protocols: [{ protocol: 'all' }], targets: { serviceAccounts: [orgSas[19]] } },
   ];
-  for (let k = 0; hierRules.length < 100; k++) {
+  for (let k = 0; hierRules.length < shape.gcp.hierarchical; k++) {
     const proto = r.weighted(PROTOS);
     const action = r.weighted<Rule['action']>([[50, 'next'], [30, 'deny'], [20, 'allow']]);
     const rule: Rule = { name: `org-${action}-${protoName(proto)}-${k}`, priority: 300 + k * 10, action, ...gcpSources(r, P, 0), protocols: [gcpProto(proto)] };
@@ -294,7 +326,7 @@ function buildGcp(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
     const tags = Array.from({ length: 300 }, (_, k) => `${['app', 'web', 'db', 'win', 'rdp', 'jump', 'batch'][k % 7]}-${k}`);
     const sas = Array.from({ length: 80 }, (_, k) => `svc-${k}@${project}.iam.gserviceaccount.com`);
     const vpcRules: Rule[] = [];
-    for (let k = 0; vpcRules.length < (n % 2 === 0 ? 1799 : 1800); k++) {
+    for (let k = 0; vpcRules.length < shape.gcp.vpc - (n % 2 === 0 ? 1 : 0); k++) {
       const proto = r.weighted(PROTOS);
       const action = r.chance(0.15) ? 'deny' : 'allow';
       const rule: Rule = { name: `${action}-${protoName(proto)}-${k}`, priority: r.int(100, 65000), action, ...gcpSources(r, P, n), protocols: [gcpProto(proto)] };
@@ -313,7 +345,7 @@ function buildGcp(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
     if (n % 2 === 0) vpcRules.push({ name: 'default-allow-rdp', priority: 65534, action: 'allow', sourceRanges: ['0.0.0.0/0'], protocols: [{ protocol: 'tcp', ports: ['3389'] }] });
     const vpc: RuleSet = { id: `gcp/vpc/${network}`, provider: 'gcp', scope: project, name: `VPC firewall rules of vpc-${n}`, kind: 'gcp-vpc-firewall', rules: vpcRules };
     const polRules: Rule[] = [];
-    for (let k = 0; k < 100; k++) {
+    for (let k = 0; k < shape.gcp.networkPolicy; k++) {
       const proto = r.weighted(PROTOS);
       const action = r.weighted<Rule['action']>([[50, 'allow'], [25, 'deny'], [25, 'next']]);
       const rule: Rule = { name: `netpol-${action}-${protoName(proto)}-${k}`, priority: 1000 + k * 10, action, ...gcpSources(r, P, n), protocols: [gcpProto(proto)] };
@@ -369,7 +401,9 @@ function buildGcp(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
 
 // --- AWS: route table -> network ACL in -> network ACL out (stateless return) -> security groups (any allow).
 
-function buildAws(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
+function buildAws(r: Rand, P: Pools, shape: Shape, org: Org): CloudBuilder {
+  const nets = shape.nets;
+  const A = shape.aws;
   const vpcs = Array.from({ length: nets }, (_, v) => {
     const account = String(100_000_000_000 + v);
     const vpcCidr = `10.${100 + v}.0.0/16`;
@@ -394,9 +428,9 @@ function buildAws(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
         route('0.0.0.0/0', `nat-0b${v}`, false, `the reply would go to NAT gateway nat-0b${v}, which carries outbound connections only`);
         route('::/0', `eigw-0c${v}`, false, `egress-only internet gateway eigw-0c${v} admits no inbound connection`);
       }
-      for (let k = 0; k < 20; k++) route(`10.${k}.0.0/16`, `pcx-0d${v}${k}`, kind === 'internal', 'peering');
+      for (let k = 0; k < A.peeringRoutes; k++) route(`10.${k}.0.0/16`, `pcx-0d${v}${k}`, kind === 'internal', 'peering');
       // A transit gateway route to a managed prefix list of 50 corporate ranges.
-      for (const d of P.prefixLists[v % P.prefixLists.length]) route(d, `tgw-0e${v}`, kind === 'internal', 'transit gateway');
+      for (const d of P.prefixLists[v % P.prefixLists.length].slice(0, A.prefixListRoutes)) route(d, `tgw-0e${v}`, kind === 'internal', 'transit gateway');
       return out;
     };
     const rt = (pub: boolean, kind: 'external' | 'internal') =>
@@ -411,22 +445,22 @@ function buildAws(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
         list.push({ name: `rule ${n}`, priority: n, action, sourceRanges: [cidr], protocols: [{ protocol, ...(protocol === '6' && ports ? { ports: [ports] } : {}) }] });
       const port = (p: number) => `${p}-${p}`;
       let n = 10;
-      for (const t of P.threats.slice(0, 10)) entry(inbound, (n += 10), 'deny', t, '-1');
-      for (const c of r.some(P.corpV4, 10, 1)) entry(inbound, (n += 10), 'allow', c, '6', '3389-3389');
+      for (const t of P.threats.slice(0, A.aclThreats)) entry(inbound, (n += 10), 'deny', t, '-1');
+      for (const c of r.some(P.corpV4, A.aclCorp, 1)) entry(inbound, (n += 10), 'allow', c, '6', '3389-3389');
       entry(inbound, (n += 10), 'allow', vpcCidr, '-1');
       entry(inbound, (n += 10), 'allow', '0.0.0.0/0', '6', '443-443');
       entry(inbound, (n += 10), 'allow', '0.0.0.0/0', '6', '80-80');
       entry(inbound, (n += 10), 'allow', '0.0.0.0/0', '6', '1024-65535');
       if (pub) entry(inbound, (n += 10), 'allow', '0.0.0.0/0', '6', '3389-3389');
       entry(inbound, (n += 10), 'allow', '::/0', '6', '3389-3389');
-      while (inbound.length < 40) entry(inbound, (n += 10), r.chance(0.3) ? 'deny' : 'allow', r.pick([...P.corpV4, `10.${r.int(0, 255)}.0.0/16`]), r.pick(['6', '17', '-1']), port(r.pick([22, 443, 5432, 8080])));
+      while (inbound.length < A.aclEntries) entry(inbound, (n += 10), r.chance(0.3) ? 'deny' : 'allow', r.pick([...P.corpV4, `10.${r.int(0, 255)}.0.0/16`]), r.pick(['6', '17', '-1']), port(r.pick([22, 443, 5432, 8080])));
       n = 10;
       for (const t of P.threats.slice(10, 15)) entry(outbound, (n += 10), 'deny', t, '-1');
       entry(outbound, (n += 10), 'allow', vpcCidr, '-1');
       // Some ACLs open only the upper half of the ephemeral range: Windows clients answer above 49152 anyway.
       entry(outbound, (n += 10), 'allow', '0.0.0.0/0', '6', r.chance(0.7) ? '1024-65535' : '32768-65535');
       entry(outbound, (n += 10), 'allow', '::/0', '6', '1024-65535');
-      while (outbound.length < 40) entry(outbound, (n += 10), r.chance(0.2) ? 'deny' : 'allow', r.pick([...P.corpV4, `10.${r.int(0, 255)}.0.0/16`]), r.pick(['6', '17']), port(r.pick([53, 443, 123])));
+      while (outbound.length < A.aclEntries) entry(outbound, (n += 10), r.chance(0.2) ? 'deny' : 'allow', r.pick([...P.corpV4, `10.${r.int(0, 255)}.0.0/16`]), r.pick(['6', '17']), port(r.pick([53, 443, 123])));
       for (const list of [inbound, outbound]) {
         list.push({ name: 'rule *', priority: 32767, action: 'deny', sourceRanges: ['0.0.0.0/0'], protocols: [{ protocol: '-1' }] });
         list.push({ name: 'rule *', priority: 32768, action: 'deny', sourceRanges: ['::/0'], protocols: [{ protocol: '-1' }] });
@@ -438,10 +472,10 @@ function buildAws(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
     const acls = { pub: acl(true), prv: acl(false) };
 
     // Security groups: 200 per VPC, 3-60 inbound permissions each (most small, some at the 60 quota).
-    const groups = Array.from({ length: 200 }, (_, g) => {
+    const groups = Array.from({ length: A.groups }, (_, g) => {
       const id = `sg-0${v.toString(16)}${g.toString(16).padStart(4, '0')}`;
       const rules: Rule[] = [];
-      const size = Math.max(3, Math.min(60, Math.round(3 + 57 * r.next() ** 1.7)));
+      const size = Math.round(A.groupMin + (A.groupMax - A.groupMin) * r.next() ** 1.7);
       for (let k = 0; k < size; k++) {
         const proto = r.weighted(PROTOS);
         const src = r.weighted<() => Pick<Rule, 'sourceRanges' | 'sourceIdentities'>>([
@@ -520,7 +554,8 @@ function buildAws(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
 
 // --- Azure: subnet NSG -> NIC NSG (after NAT: destinations are the private address), ASGs, Bastion.
 
-function buildAzure(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
+function buildAzure(r: Rand, P: Pools, shape: Shape, org: Org): CloudBuilder {
+  const nets = shape.nets;
   const vnets = Array.from({ length: nets }, (_, v) => {
     const sub = `00000000-0000-4000-8000-${String(v).padStart(12, '0')}`;
     const rg = `/subscriptions/${sub}/resourcegroups/rg-net-${v}`;
@@ -530,9 +565,9 @@ function buildAzure(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
     org.scopes.push({ provider: 'azure', scope: sub, status: 'ok' });
     const asgs = Array.from({ length: 150 }, (_, k) => `${rg}/providers/microsoft.network/applicationsecuritygroups/asg-${k}`);
     const subnetPrefix = (s: number) => `10.${200 + v}.${s * 16}.0/20`;
-    const nsg = (name: string): string => {
+    const nsg = (name: string, size: number): string => {
       const rules: Rule[] = [];
-      for (let k = 0; rules.length < 997; k++) {
+      for (let k = 0; rules.length < size - 3; k++) {
         const proto = r.weighted(PROTOS);
         const action = r.chance(0.2) ? 'deny' : 'allow';
         const rule: Rule = {
@@ -574,8 +609,8 @@ function buildAzure(r: Rand, P: Pools, nets: number, org: Org): CloudBuilder {
       org.ruleSets.push({ id, provider: 'azure', scope: sub, name: `NSG ${name} (rg-net-${v})`, kind: 'azure-nsg', rules });
       return id;
     };
-    const subnetNsgs = [nsg(`nsg-subnet-a-${v}`), nsg(`nsg-subnet-b-${v}`)];
-    const nicNsgs = Array.from({ length: 4 }, (_, k) => nsg(`nsg-nic-${k}-${v}`));
+    const subnetNsgs = [nsg(`nsg-subnet-a-${v}`, shape.azure.subnetNsg), nsg(`nsg-subnet-b-${v}`, shape.azure.subnetNsg)];
+    const nicNsgs = Array.from({ length: 4 }, (_, k) => nsg(`nsg-nic-${k}-${v}`, shape.azure.nicNsg));
     const gateways: Gateway[] = bastion ? [{ kind: 'bastion', name: `Azure Bastion bastion-${v}`, sourceRanges: [`10.${200 + v}.250.0/26`] }] : [];
     return { sub, vnetId, subnetNsgs, nicNsgs, asgs, gateways };
   });
@@ -661,9 +696,9 @@ interface SizeResult {
 
 const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 const heapMiB = () => process.memoryUsage().heapUsed / 2 ** 20;
-const tick = () => new Promise((done) => setImmediate(done));
 
-async function measure(instances: number, runs: number, perClass: number): Promise<SizeResult> {
+async function measure(instances: number, runs: number, perClass: number, shapeName: Shape['name']): Promise<SizeResult> {
+  const shape = shapeOf(shapeName, instances);
   const catalog = await loadCatalog();
   const policies: Policy[] = choosePolicies(catalog, undefined);
   const sources = sourcesFor();
@@ -684,12 +719,13 @@ async function measure(instances: number, runs: number, perClass: number): Promi
     return { ev, findings, t0, t1, engine: (t1 - t0) / 1000, engineCpu: (cpu.user + cpu.system) / 1e6, policies: (t2 - t1) / 1000 };
   };
   // Each run in its own call, so that nothing of the previous one stays reachable from this frame.
-  const warmUp = () => void once(buildOrg(Math.min(instances, 5000), 99, perClass).inventory);
+  const warmUp = () => void once(buildOrg(Math.min(instances, 5000), 99, perClass, shapeOf(shapeName, Math.min(instances, 5000))).inventory);
   const timed = () => {
+    forgetParsedLists(); // each run parses its rules, as an audit does
     gc();
     const before = heapMiB();
     const b0 = performance.now();
-    const built = buildOrg(instances, 1, perClass); // fresh objects: the engine's per-rule caches start cold
+    const built = buildOrg(instances, 1, perClass, shape); // fresh objects: the engine's per-rule caches start cold
     const buildSeconds = (performance.now() - b0) / 1000;
     gc();
     const inventoryHeap = heapMiB() - before;
@@ -707,7 +743,7 @@ async function measure(instances: number, runs: number, perClass: number): Promi
   for (let k = 0; k < runs; k++) {
     last = undefined;
     const r = timed();
-    await tick(); // the observer hears of the collections
+    await new Promise((done) => setTimeout(done, 50)); // the observer hears of the collections
     engineSeconds.push(r.engine);
     engineCpuSeconds.push(r.engineCpu);
     engineGcSeconds.push(pauses.filter((p) => p.start >= r.t0 && p.start < r.t1).reduce((t, p) => t + p.duration, 0) / 1000);
@@ -747,9 +783,9 @@ async function measure(instances: number, runs: number, perClass: number): Promi
 
 const SELF = fileURLToPath(import.meta.url);
 
-function child(instances: number, runs: number, perClass: number): Promise<SizeResult> {
+function child(instances: number, runs: number, perClass: number, shape: Shape['name']): Promise<SizeResult> {
   return new Promise((done, fail) => {
-    const p = spawn(process.execPath, ['--single-threaded', '--expose-gc', '--max-old-space-size=8192', SELF, '--engine-child', String(instances), String(runs), String(perClass)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--single-threaded', '--expose-gc', '--max-old-space-size=8192', SELF, '--engine-child', String(instances), String(runs), String(perClass), shape], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.on('error', fail);
@@ -771,31 +807,43 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
   const sizes = arg('--engine-sizes')?.split(',').map(Number) ?? (o.quick ? [1000, 10_000] : [1000, 10_000, 100_000]);
   const runs = Number(arg('--engine-runs') ?? 3);
   const perClass = Number(arg('--engine-per-class') ?? 10);
+  const shapes = (arg('--engine-shapes')?.split(',') ?? ['in-all', 'per-path']) as Shape['name'][];
   const rows: Row[] = [];
-  const data: Record<string, unknown> = { runs, perClass, sources: sourcesFor().map((s) => s.label), port: 3389, timing: 'child process per size, node --single-threaded, fresh inventory per run, best of runs' };
-  for (const n of sizes) {
-    const s = await child(n, runs, perClass);
-    data[label(n)] = s;
-    const per = Object.entries(s.rulesPerPath)
-      .map(([p, x]) => `${p} ${x.min === x.max ? fmt(x.min) : `${fmt(x.min)}-${fmt(x.max)} (avg ${fmt(x.avg)})`}`)
-      .join(', ');
-    const runsText = (xs: number[]) => xs.map((x) => x.toFixed(2)).join('/');
-    const eng: Row = {
-      name: `engine ${label(n)} instances x 2,000 rules`,
-      measured: best(s.engineSeconds),
-      unit: 's',
-      detail: `${fmt(s.classes)} classes, ${fmt(s.rules)} rules in ${fmt(s.ruleSets)} rule sets; rules per path: ${per}; ${fmt(s.results)} results; runs ${runsText(s.engineSeconds)} s`,
-    };
-    if (n === 100_000) Object.assign(eng, { target: 2, targetNote: 'one core, best of 3', ok: eng.measured <= 2 });
-    rows.push(eng);
-    rows.push({ name: `policies ${label(n)} instances`, measured: best(s.policySeconds), unit: 's', detail: `${fmt(s.findings)} findings; runs ${runsText(s.policySeconds)} s` });
-    rows.push({ name: `heap ${label(n)}: inventory + evaluation + findings`, measured: s.heapMiB, unit: 'MiB', detail: `inventory alone ${fmt(s.inventoryHeapMiB)} MiB; child peak RSS ${fmt(s.maxRssMiB)} MiB` });
+  const data: Record<string, unknown> = {
+    runs,
+    perClass,
+    sources: sourcesFor().map((s) => s.label),
+    port: 3389,
+    timing: 'child process per size, node --single-threaded, fresh inventory and parse caches per run, best of runs; cpu = the process\'s CPU time over the same interval',
+  };
+  const runsText = (xs: number[]) => xs.map((x) => x.toFixed(2)).join('/');
+  for (const shape of shapes) {
+    const reading = shape === 'in-all' ? '2,000 rules in all' : '2,000 rules per path';
+    for (const n of sizes) {
+      const s = await child(n, runs, perClass, shape);
+      data[`${shape} ${label(n)}`] = s;
+      const per = Object.entries(s.rulesPerPath)
+        .map(([p, x]) => `${p} ${x.min === x.max ? fmt(x.min) : `${fmt(x.min)}-${fmt(x.max)} (avg ${fmt(x.avg)})`}`)
+        .join(', ');
+      const eng: Row = {
+        name: `engine ${label(n)} instances x ${reading}`,
+        measured: best(s.engineSeconds),
+        unit: 's',
+        detail: `${fmt(s.classes)} classes, ${fmt(s.rules)} rules in ${fmt(s.ruleSets)} rule sets; rules per path: ${per}; ${fmt(s.results)} results; runs ${runsText(s.engineSeconds)} s (cpu ${runsText(s.engineCpuSeconds)}, gc ${runsText(s.engineGcSeconds)})`,
+      };
+      // The target's reading (../shared/docs/interface.md, the issue): 2,000 rules in all. The harsher one is
+      // reported beside it.
+      if (n === 100_000 && shape === 'in-all') Object.assign(eng, { target: 2, targetNote: 'one core, best of 3', ok: eng.measured <= 2 });
+      rows.push(eng);
+      rows.push({ name: `policies ${label(n)} instances (${reading})`, measured: best(s.policySeconds), unit: 's', detail: `${fmt(s.findings)} findings; runs ${runsText(s.policySeconds)} s` });
+      rows.push({ name: `heap ${label(n)} (${reading}): inventory + evaluation + findings`, measured: s.heapMiB, unit: 'MiB', detail: `inventory alone ${fmt(s.inventoryHeapMiB)} MiB; child peak RSS ${fmt(s.maxRssMiB)} MiB` });
+    }
   }
   return { title: 'Engine (in memory, one core: evaluate for internet, iap and a corporate /24 on tcp:3389, then the built-in policies)', rows, data };
 }
 
 if (process.argv[2] === '--engine-child' && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [instances, runs, perClass] = process.argv.slice(3).map(Number);
-  const s = await measure(instances, runs, perClass);
+  const [instances, runs, perClass] = process.argv.slice(3, 6).map(Number);
+  const s = await measure(instances, runs, perClass, (process.argv[6] ?? 'per-path') as Shape['name']);
   process.stdout.write(JSON.stringify(s) + '\n');
 }

@@ -15,8 +15,10 @@ import { shownPath } from '../policies/yaml-file.js';
 import { applySuppressions } from '../policies/suppressions.js';
 import { compareBaseline } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
-import { FORMATS, formatOfFile, render, type Format } from '../reporters/index.js';
+import { FORMATS, formatOfFile, renderChunks, type Format } from '../reporters/index.js';
+import { inBlocks } from '../reporters/json.js';
 import { Progress } from './progress.js';
+import { Timings } from './timings.js';
 import { inShard, parseShard } from './shard.js';
 import { VERSION } from './version.js';
 import { collectList, readInventory, type CommonOpts, type Io } from './common.js';
@@ -135,11 +137,15 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   const baseline = o.baseline ? await readReport(at(o.baseline), o.baseline) : undefined;
 
   const progress = new Progress(io);
+  const timings = new Timings(io);
   const inv: Inventory = await readInventory({ ...o, port: String(port) }, io, progress);
+  timings.done(o.from ? 'read' : 'collect');
   const ev = evaluate(inv, sources, port);
+  timings.done('engine');
   const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label, ...(config?.mustReach[s.label] ? { mustReach: config.mustReach[s.label] } : {}) }));
   const shard = parseShard(o.shard);
   const raw = runPolicies(policies, runContext(inv, ev, port, declared), (rs) => inShard(shard, rs.provider, rs.scope));
+  timings.done('policies');
   const { findings: suppressed, unused } = applySuppressions(raw, config?.suppressions ?? [], io.now());
   for (const s of unused) io.stderr(`warning: ${s.where}: the suppression of ${s.policy}${s.resource ? ` for ${s.resource}` : ''} matched no failing result; remove it if it is no longer needed\n`);
   // --shard: report this shard's scopes (a live run read only those; a saved inventory was judged whole).
@@ -163,9 +169,13 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   const sarifLocation = config?.file ?? (flags.from ? shownPath(at(flags.from), cwd) : 'rdpcloud.yaml');
   // A report folder that does not exist yet is made (CI jobs write to reports/...).
   for (const out of outputs) await mkdir(dirname(at(out.file)), { recursive: true });
-  for (const out of outputs) await writeFile(at(out.file), render(report, out.format, { color: false, sarifLocation }));
-  if (outputs.length === 0 || o.format) io.stdout(render(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation }));
-  else io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);
+  // In blocks, so that a large JSON report is never one string in memory.
+  for (const out of outputs) await writeFile(at(out.file), inBlocks(renderChunks(report, out.format, { color: false, sarifLocation })));
+  if (outputs.length === 0 || o.format) {
+    for (const block of inBlocks(renderChunks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation }))) io.stdout(block);
+  }
+  timings.done('report');
+  if (outputs.length && !o.format) io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);
   for (const s of report.scopes) {
     if (s.status === 'failed') io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
     for (const w of s.warnings ?? []) io.stderr(`warning: ${s.provider}:${s.scope}: ${w}\n`);

@@ -19,8 +19,6 @@ type Flat = readonly number[];
 const MAX4 = 2 ** 32 - 1;
 const MAX6 = (1n << 128n) - 1n;
 const POW2 = Array.from({ length: 33 }, (_, i) => 2 ** i);
-/** Four decimal parts without leading zeros (as ipaddr's isValidFourPartDecimal), and a prefix length. */
-const IPV4_CIDR = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})(?:\/(\d{1,3}))?$/;
 
 export class CidrError extends Error {
   constructor(
@@ -45,23 +43,50 @@ export function parseCidr(input: string): { family: Family; range: Range } {
 
 type Parsed = { family: 4; lo: number; hi: number } | { family: 6; range: Range };
 
+/**
+ * A dotted-quad IPv4 address with an optional prefix length ("10.1.2.3", "10.0.0.0/8") read by hand, as
+ * [value, prefix], or undefined for anything else. Four decimal parts of at most 255 without leading zeros
+ * (ipaddr's isValidFourPartDecimal) and a prefix of 1-3 digits up to 32; parseRange's general path stays the
+ * reference for everything else, and gives the errors.
+ */
+function quad(text: string): [number, number] | undefined {
+  let value = 0;
+  let i = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (text.charCodeAt(i) !== 46) return undefined; // '.'
+      i++;
+    }
+    const start = i;
+    let n = 0;
+    for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + c - 48;
+    const len = i - start;
+    if (len === 0 || len > 3 || n > 255 || (len > 1 && text.charCodeAt(start) === 48)) return undefined;
+    value = value * 256 + n;
+  }
+  if (i === text.length) return [value, 32];
+  if (text.charCodeAt(i) !== 47) return undefined; // '/'
+  const start = ++i;
+  let p = 0;
+  for (let c = text.charCodeAt(i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) p = p * 10 + c - 48;
+  if (i !== text.length || i === start || i - start > 3 || p > 32) return undefined;
+  return [value, p];
+}
+
+/** The number of a plain dotted-quad IPv4 address, or -1. */
+export function ipv4Value(text: string): number {
+  const q = quad(text);
+  return q && q[1] === 32 && text.indexOf('/') < 0 ? q[0] : -1;
+}
+
 function parseRange(input: string): Parsed {
   const text = input.trim();
-  // Dotted-quad IPv4, the common case (rules hold prefix lists of 50 CIDRs), read without ipaddr.js; the
-  // general path below stays the reference, and gives the errors.
-  const m = IPV4_CIDR.exec(text);
-  if (m) {
-    const a = +m[1];
-    const b = +m[2];
-    const c = +m[3];
-    const d = +m[4];
-    const prefix = m[5] === undefined ? 32 : +m[5];
-    if (a <= 255 && b <= 255 && c <= 255 && d <= 255 && prefix <= 32) {
-      const value = ((a * 256 + b) * 256 + c) * 256 + d;
-      const size = POW2[32 - prefix];
-      const lo = value - (value % size);
-      return { family: 4, lo, hi: lo + size - 1 };
-    }
+  // Dotted-quad IPv4, the common case (rules hold prefix lists of 50 CIDRs), read without ipaddr.js.
+  const q = quad(text);
+  if (q) {
+    const size = POW2[32 - q[1]];
+    const lo = q[0] - (q[0] % size);
+    return { family: 4, lo, hi: lo + size - 1 };
   }
   const slash = text.indexOf('/');
   const addrText = slash < 0 ? text : text.slice(0, slash);
@@ -176,9 +201,24 @@ function union4(a: Flat, b: Flat): Flat {
   return out;
 }
 
+/** Whether two lists share an address, without building the intersection. */
+function overlap4(x: Flat, y: Flat): boolean {
+  const a = x.length <= y.length ? x : y;
+  const b = a === x ? y : x;
+  const nb = b.length >> 1;
+  let j = 0;
+  for (let i = 0; i < a.length; i += 2) {
+    j = firstEnding4(b, a[i], j);
+    if (j >= nb) return false;
+    if (b[2 * j] <= a[i + 1]) return true;
+  }
+  return false;
+}
+
 function intersect4(x: Flat, y: Flat): Flat {
   // Walk the shorter list; find its overlaps in the longer one by binary search.
-  const [a, b] = x.length <= y.length ? [x, y] : [y, x];
+  const a = x.length <= y.length ? x : y;
+  const b = a === x ? y : x;
   const out: number[] = [];
   const nb = b.length >> 1;
   let j = 0;
@@ -287,8 +327,21 @@ function union6(a: readonly Range[], b: readonly Range[]): readonly Range[] {
   return out;
 }
 
+function overlap6(x: readonly Range[], y: readonly Range[]): boolean {
+  const a = x.length <= y.length ? x : y;
+  const b = a === x ? y : x;
+  let j = 0;
+  for (const r of a) {
+    j = firstEnding6(b, r[0], j);
+    if (j >= b.length) return false;
+    if (b[j][0] <= r[1]) return true;
+  }
+  return false;
+}
+
 function intersect6(x: readonly Range[], y: readonly Range[]): readonly Range[] {
-  const [a, b] = x.length <= y.length ? [x, y] : [y, x];
+  const a = x.length <= y.length ? x : y;
+  const b = a === x ? y : x;
   const out: Range[] = [];
   let j = 0;
   for (const r of a) {
@@ -397,6 +450,11 @@ export class AddressSet {
     return new AddressSet(union4(this.v4, o.v4), union6(this.v6, o.v6));
   }
 
+  /** Whether the two sets share an address (cheaper than intersect(o).isEmpty: builds nothing). */
+  overlaps(o: AddressSet): boolean {
+    return (this.v4.length > 0 && o.v4.length > 0 && overlap4(this.v4, o.v4)) || (this.v6.length > 0 && o.v6.length > 0 && overlap6(this.v6, o.v6));
+  }
+
   intersect(o: AddressSet): AddressSet {
     if (this.isEmpty || o.isEmpty) return AddressSet.EMPTY;
     const v4 = this.v4.length && o.v4.length ? intersect4(this.v4, o.v4) : [];
@@ -438,6 +496,12 @@ export class AddressSet {
       return k < this.v4.length >> 1 && this.v4[2 * k] <= r.lo;
     }
     return this.v6.some(([lo, hi]) => lo <= r.range[0] && r.range[1] <= hi);
+  }
+
+  /** Whether one IPv4 address (ipv4Value) is in the set. */
+  hasIPv4(v: number): boolean {
+    const k = firstEnding4(this.v4, v, 0);
+    return k < this.v4.length >> 1 && this.v4[2 * k] <= v;
   }
 
   /** Whether one address (parsed by parseAddress) is in the set. */
@@ -517,6 +581,19 @@ function complementOf(context: AddressSet): AddressSet {
 
 const formatIPv4 = (v: number) => `${Math.floor(v / 16777216)}.${Math.floor(v / 65536) % 256}.${Math.floor(v / 256) % 256}.${v % 256}`;
 
+// IPv4 blocks as text, one string per block: sets carved by the same rules share most of their blocks, and
+// results then share the strings. Bounded, for long-lived processes.
+const blockText = new Map<number, string>();
+function cidr4(lo: number, hostBits: number): string {
+  const key = lo * 64 + hostBits;
+  let t = blockText.get(key);
+  if (t === undefined) {
+    if (blockText.size >= 1_000_000) blockText.clear();
+    blockText.set(key, (t = `${formatIPv4(lo)}/${32 - hostBits}`));
+  }
+  return t;
+}
+
 function formatIPv6(value: bigint): string {
   const parts: number[] = [];
   for (let s = 112n; s >= 0n; s -= 16n) parts.push(Number((value >> s) & 0xffffn));
@@ -560,7 +637,7 @@ function blocks4(lo: number, hi: number, limit: number, out: string[]): number {
   let n = 0;
   for (; lo <= hi && out.length < limit; n++) {
     const bits = blockBits4(lo, hi);
-    out.push(`${formatIPv4(lo)}/${32 - bits}`);
+    out.push(cidr4(lo, bits));
     lo += POW2[bits];
   }
   return lo <= hi ? n + countBlocks4(lo, hi + 1) : n;
@@ -621,7 +698,7 @@ function blocksWithin4(mine: Flat, outside: Flat, limit: number, out: string[]):
       while (k < i && mine[k + 1] < b) k += 2;
       if (k < i && mine[k] <= end) {
         n++;
-        if (out.length < limit) out.push(`${formatIPv4(b)}/${32 - bits}`);
+        if (out.length < limit) out.push(cidr4(b, bits));
       }
       b = end + 1;
     }

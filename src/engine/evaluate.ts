@@ -3,7 +3,7 @@
 // apart (same layer paths, tags, service accounts, groups and kinds of address) and shared.
 import type { Instance, Inventory, Layer, Nic, Rule, RuleSet } from '../model/inventory.js';
 import type { Access, InstanceSummary, Reason, Result, Verdict } from '../model/results.js';
-import { AddressSet, parseAddress, type Family } from './addresses.js';
+import { AddressSet, ipv4Value, parseAddress, type Family } from './addresses.js';
 import { PRIVATE, exposureSource, internetSource, resolveSource, type Source } from './sources.js';
 import { matchTarget, prepareRules, ruleDestinations, type PreparedRule } from './rules.js';
 import { judgeReturn } from './return-path.js';
@@ -160,6 +160,17 @@ interface LayerInfo {
   stages: (StageRules | undefined)[];
   /** Destination ranges of the layer's rules: whether the address is in each is part of the walk's key. */
   destinations: AddressSet[];
+  /** Per rule and reason it applies: the texts and ids of its decisions in this layer (made once). */
+  texts: Map<PreparedRule, Map<string, RuleTexts>>;
+}
+
+/** What a rule's decisions say in one layer, for one reason it applies ("target tag rdp"). */
+interface RuleTexts {
+  why: string;
+  mid: number;
+  cid: number;
+  /** The same for its `unknown` decisions (indeterminate matches). */
+  unknown?: { why: string; mid: number; cid: number };
 }
 
 interface PathInfo {
@@ -209,14 +220,13 @@ class Engine {
   private readonly pathMemo = new Map<string, Shared>();
   private readonly derivedMemo = new Map<string, Shared>();
   readonly judged = new Map<string, Judged>();
-  readonly classes = new Map<string, ClassRecord>();
+  readonly classes = new Map<number, ClassRecord[]>();
   private ids = 0;
   private readonly names = new Map<string, number>();
   private readonly byCid: Map<number, Decision[]>[] = [];
   private readonly reasonByContent = new Map<string, Reason>();
   private readonly lists = new Map<string, string[]>();
   private readonly cidrMemo = new Map<string, { set: AddressSet; cidrs: string[] }[]>();
-  private readonly whyOf = new Map<PreparedRule, Map<string, string>>();
 
   constructor(
     inv: Inventory,
@@ -249,6 +259,27 @@ class Engine {
     return this.canonical((this.byCid[cid] ??= new Map()), d.set, () => ({ layer: d.layer, rule: d.rule, action: d.action, priority: d.priority, why: d.why, ruleSet: d.ruleSet, set: d.set, mid, cid }));
   }
 
+  /** A rule's decision in a walk: its texts are made once per layer, rule and reason it applies. */
+  ruleDecision(info: LayerInfo, rs: RuleSet, p: PreparedRule, targetWhy: string, unknown: boolean, set: AddressSet): Decision {
+    let byWhy = info.texts.get(p);
+    if (!byWhy) info.texts.set(p, (byWhy = new Map()));
+    let t = byWhy.get(targetWhy);
+    const layer = info.layer.name;
+    const ids = (action: string, why: string) => {
+      const mid = this.intern(`${layer}\u0000${rs.name}\u0000${p.rule.name}\u0000${action}`);
+      return { why, mid, cid: this.intern(`${mid}\u0000${p.rule.priority}\u0000${why}`) };
+    };
+    if (!t) {
+      const r = p.rule.sourceRanges;
+      const srcs = r.length > 3 ? `${r.slice(0, 3).join(', ')}, ...` : r.join(', ');
+      byWhy.set(targetWhy, (t = ids(p.rule.action, `${targetWhy}; source ${srcs || 'any'}; ${p.protocolWhy}`)));
+    }
+    let x: { why: string; mid: number; cid: number } = t;
+    if (unknown) x = t.unknown ??= ids('unknown', `${t.why}; ${[p.rule.indeterminate, p.rule.targetIndeterminate].filter(Boolean).join('; ')}`);
+    const action = unknown ? 'unknown' : (p.rule.action as 'allow' | 'deny');
+    return this.canonical((this.byCid[x.cid] ??= new Map()), set, () => ({ layer, rule: p.rule.name, action, priority: p.rule.priority, why: x.why, ruleSet: rs.name, set, mid: x.mid, cid: x.cid }));
+  }
+
   /** The decision of `bySet` (decisions with the same cid, by set hash) with this set, made by `make` the first time. */
   private canonical(bySet: Map<number, Decision[]>, set: AddressSet, make: () => Decision): Decision {
     const h = set.hash();
@@ -259,19 +290,6 @@ class Engine {
     if (list) list.push(d);
     else bySet.set(h, [d]);
     return d;
-  }
-
-  /** "target tag rdp; source 0.0.0.0/0; tcp:3389", once per rule and target reason. */
-  why(p: PreparedRule, targetWhy: string): string {
-    let m = this.whyOf.get(p);
-    if (!m) this.whyOf.set(p, (m = new Map()));
-    let w = m.get(targetWhy);
-    if (w === undefined) {
-      const r = p.rule.sourceRanges;
-      const srcs = r.length > 3 ? `${r.slice(0, 3).join(', ')}, ...` : r.join(', ');
-      m.set(targetWhy, (w = `${targetWhy}; source ${srcs || 'any'}; ${p.protocolWhy}`));
-    }
-    return w;
   }
 
   /** One array per distinct list of CIDRs: instances and reasons share them. */
@@ -389,7 +407,7 @@ class Engine {
           }
         }
       }
-      this.layerByContent.set(content, (info = { id: this.layerByContent.size, layer, stages, destinations }));
+      this.layerByContent.set(content, (info = { id: this.layerByContent.size, layer, stages, destinations, texts: new Map() }));
     }
     this.layers.set(layer, info);
     return info;
@@ -563,6 +581,8 @@ function walkLayer(eng: Engine, info: LayerInfo, id: Identity, candidate: Addres
       if (dest && (!addr || !dest.has(addr.family, addr.value))) continue;
       // `indeterminate`: the rule may also match beyond its ranges (geo, FQDN...: OR'ed with them).
       // `targetIndeterminate`: whether it applies to this instance at all is unknown.
+      // Most rules name none of what remains (private ranges against the internet, ...): skipped unbuilt.
+      if (!p.rule.indeterminate && !remaining.overlaps(p.sources)) continue;
       let matched = remaining.intersect(p.sources);
       let maybe = p.rule.indeterminate ? remaining.subtract(p.sources) : AddressSet.EMPTY;
       if (p.rule.targetIndeterminate) {
@@ -571,11 +591,9 @@ function walkLayer(eng: Engine, info: LayerInfo, id: Identity, candidate: Addres
       }
       if (matched.isEmpty && maybe.isEmpty) continue;
       remaining = remaining.subtract(matched).subtract(maybe);
-      const why = eng.why(p, targetWhy);
       if (!maybe.isEmpty) {
         unknown = unknown.union(maybe);
-        const note = [p.rule.indeterminate, p.rule.targetIndeterminate].filter(Boolean).join('; ');
-        decisions.push(eng.decision({ layer: layer.name, rule: p.rule.name, action: 'unknown', priority: p.rule.priority, why: `${why}; ${note}`, ruleSet: rs.name, set: maybe }));
+        decisions.push(eng.ruleDecision(info, rs, p, targetWhy, true, maybe));
       }
       if (matched.isEmpty) continue;
       if (p.rule.action === 'next') {
@@ -583,7 +601,7 @@ function walkLayer(eng: Engine, info: LayerInfo, id: Identity, candidate: Addres
         continue; // goto_next decides nothing: the next stage does
       }
       if (p.rule.action === 'allow') allowed = allowed.union(matched);
-      decisions.push(eng.decision({ layer: layer.name, rule: p.rule.name, action: p.rule.action, priority: p.rule.priority, why, ruleSet: rs.name, set: matched }));
+      decisions.push(eng.ruleDecision(info, rs, p, targetWhy, false, matched));
     }
     remaining = remaining.union(handedOn);
   }
@@ -662,31 +680,72 @@ function identitiesOf(eng: Engine, instance: Instance): Identity[] {
   return instance.nics.map((nic) => ({ instance, nic, key: base + ids(nic.groups) }));
 }
 
+// The class key: numbers (for names, paths, kinds of address and destination ranges held) written into one
+// reused array, looked up by their hash and compared number by number. It is made for every instance
+// (100,000 of them), so it builds no string.
+const keyParts: number[] = [];
+const NIC = -1;
+const DEST = -2;
+const NO_ADDRESS = -3;
+const ADDRESS = -4;
+const SAME_PATH = -5;
+const TAGS_END = -6;
+
 /**
  * The class of an instance: everything the rules can tell apart. Tags, service accounts, and per NIC its
  * paths, groups, which kinds of address it has and, for layers with destination ranges, which of them hold
- * the address the layer sees.
+ * the address the layer sees. Written into keyParts; returns its hash.
  */
-function classKey(eng: Engine, ids: Identity[]): string {
-  let key = '';
-  for (const id of ids) {
-    const n = id.nic;
-    const paths = { external: eng.pathInfo(n.path), internal: n.internalPath === undefined ? undefined : eng.pathInfo(n.internalPath) };
+function classKey(eng: Engine, instance: Instance): number {
+  const k = keyParts;
+  k.length = 0;
+  for (const t of instance.tags) k.push(eng.intern(t));
+  k.push(TAGS_END);
+  for (const a of instance.serviceAccounts) k.push(eng.intern(a));
+  for (const n of instance.nics) {
+    k.push(NIC);
+    for (const g of n.groups ?? []) k.push(eng.intern(g));
+    const external = eng.pathInfo(n.path);
+    const internal = n.internalPath === undefined ? undefined : eng.pathInfo(n.internalPath);
     // A path missing from the inventory: its reason names the path and the network.
-    const missing = (pathId: string) => `?${eng.intern(pathId)}:${eng.intern(n.network)}`;
-    key += `;${id.key}|${paths.external?.id ?? missing(n.path)}|${paths.internal === undefined ? '' : (paths.internal?.id ?? missing(n.internalPath!))}|`;
+    k.push(external ? external.id : -1000 - eng.intern(`${n.path}\u0000${n.network}`));
+    k.push(internal === undefined ? SAME_PATH : internal ? internal.id : -1000 - eng.intern(`${n.internalPath}\u0000${n.network}`));
     for (const kind of KINDS) {
-      const pi = kind === 'internal' && paths.internal !== undefined ? paths.internal : paths.external;
+      const pi = kind === 'internal' && internal !== undefined ? internal : external;
       for (const f of FAMILIES) {
         const text = addressesOf(n, kind, f);
-        key += text ? 'a' : '-';
+        k.push(text ? ADDRESS : NO_ADDRESS);
         if (!text || !pi?.destinations) continue;
-        const addr = parsed(text);
-        for (const info of pi.layers) if (info.destinations.length) key += `:${eng.destKey(info, info.layer.afterNat ? natAddress(n, addr) : addr)}`;
+        for (const info of pi.layers) {
+          if (info.destinations.length === 0) continue;
+          // Azure NSGs see the private address (natAddress).
+          const seen = (info.layer.afterNat ? (f === 6 ? n.internalIPv6 : n.internalIPv4) : undefined) ?? text;
+          const v4 = ipv4Value(seen);
+          const addr = v4 >= 0 ? undefined : parsed(seen);
+          k.push(DEST);
+          for (let i = 0; i < info.destinations.length; i++) {
+            const d = info.destinations[i];
+            if (addr ? d.has(addr.family, addr.value) : d.hasIPv4(v4)) k.push(i);
+          }
+        }
       }
     }
   }
-  return key;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ k[i], 0x01000193);
+  return h >>> 0;
+}
+
+/** The class of the instance whose key is in keyParts, made from it when new. */
+function classOf(eng: Engine, hash: number, instance: Instance): ClassRecord {
+  const k = keyParts;
+  let list = eng.classes.get(hash);
+  const known = list?.find((c) => c.key.length === k.length && c.key.every((x, i) => x === k[i]));
+  if (known) return known;
+  const cls = new ClassRecord(instance, identitiesOf(eng, instance), k.slice());
+  if (list) list.push(cls);
+  else eng.classes.set(hash, (list = [cls]));
+  return cls;
 }
 
 /**
@@ -696,11 +755,14 @@ function classKey(eng: Engine, ids: Identity[]): string {
  */
 class ClassRecord {
   readonly judged: Judged[] = [];
+  /** Access summaries by cloud and gateways. */
+  readonly access = new Map<string, ClassAccess>();
   private readonly outcomes: (Shared | undefined)[] = [];
 
   constructor(
     readonly instance: Instance,
     readonly ids: Identity[],
+    readonly key: number[],
   ) {}
 
   outcome(eng: Engine, f: Family, kind: Kind, nic: number, sp: SourcePart): Shared {
@@ -798,6 +860,16 @@ function appliesTo(source: Source, instance: Instance): boolean {
   return !source.providers || source.providers.includes(instance.provider);
 }
 
+/** What the access summary and the exposure say of a class of instances with one set of gateways. */
+interface ClassAccess {
+  access: InstanceSummary['access'];
+  gateway?: string;
+  verdict: Verdict;
+  exposed: AddressSet;
+  reasons: Reason[];
+  gateways: { gateway: string; allowed: boolean }[];
+}
+
 export function evaluate(inv: Inventory, sources: Source[], port: number): Evaluation {
   // The access summary always looks at the internet and the cloud's gateways, whatever --source says.
   const summarySources = summarySourceSet(sources);
@@ -805,26 +877,43 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
   const results: Result[] = [];
   const instances: InstanceSummary[] = [];
   const exposures: Exposure[] = [];
+  const judgedBy = (cls: ClassRecord, s: Source): Judged => {
+    const plan = eng.plan(s);
+    return (cls.judged[plan.id] ??= judge(eng, cls, plan));
+  };
+  const plans = sources.map((s) => eng.plan(s));
+  const accessOfClass = (cls: ClassRecord, instance: Instance): ClassAccess => {
+    // Instances of a class differ only in their gateways (the bastion in reach, an SSM agent) and cloud.
+    let key = instance.provider;
+    for (const g of instance.gateways ?? []) key += `|${g.kind}:${g.sourceRanges?.join(',') ?? ''}`;
+    let a = cls.access.get(key);
+    if (a) return a;
+    const internet = judgedBy(cls, summarySources.internet);
+    // The internet without the gateway ranges: its allows are the rules that expose the instance.
+    const outside = judgedBy(cls, summarySources.exposure);
+    const gateways: { gateway: string; allowed: boolean }[] = [];
+    if (instance.provider === 'gcp') gateways.push({ gateway: 'iap', allowed: !judgedBy(cls, summarySources.iap).allowed.isEmpty });
+    for (const g of instance.gateways ?? []) {
+      if (!g.sourceRanges) {
+        gateways.push({ gateway: g.kind, allowed: true }); // SSM: the agent dials out, no inbound rule involved
+        continue;
+      }
+      gateways.push({ gateway: g.kind, allowed: !judgedBy(cls, eng.gatewaySource({ kind: g.kind, name: g.name, sourceRanges: g.sourceRanges })).allowed.isEmpty });
+    }
+    const verdict = internet.verdict === 'unknown' || outside.verdict === 'unknown' ? 'unknown' : internet.verdict;
+    a = { ...accessOf(outside, gateways, judgedBy(cls, summarySources.private)), verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons, gateways };
+    cls.access.set(key, a);
+    return a;
+  };
   for (const instance of inv.instances) {
-    const ref = { provider: instance.provider, scope: instance.scope, location: instance.location, instance: instance.name, instanceId: instance.id };
-    const ids = identitiesOf(eng, instance);
-    const ck = classKey(eng, ids);
-    let cls = eng.classes.get(ck);
-    if (!cls) eng.classes.set(ck, (cls = new ClassRecord(instance, ids)));
-    const judgedBy = (s: Source): Judged => {
-      const plan = eng.plan(s);
-      return (cls.judged[plan.id] ??= judge(eng, cls, plan));
-    };
-    for (const s of sources) {
+    const cls = classOf(eng, classKey(eng, instance), instance);
+    const head = { provider: instance.provider, scope: instance.scope, location: instance.location, instance: instance.name, instanceId: instance.id, state: instance.state };
+    for (let i = 0; i < sources.length; i++) {
+      const s = sources[i];
       if (!appliesTo(s, instance)) continue;
-      const j = judgedBy(s);
+      const j = (cls.judged[plans[i].id] ??= judge(eng, cls, plans[i]));
       results.push({
-        provider: ref.provider,
-        scope: ref.scope,
-        location: ref.location,
-        instance: ref.instance,
-        instanceId: ref.instanceId,
-        state: instance.state,
+        ...head,
         source: s.label,
         port,
         verdict: j.verdict,
@@ -832,26 +921,22 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
         reasons: j.reasons,
       });
     }
-    const internet = judgedBy(summarySources.internet);
-    // The internet without the gateway ranges: its allows are the rules that expose the instance.
-    const outside = judgedBy(summarySources.exposure);
-    const gateways: { gateway: string; allowed: boolean }[] = [];
-    if (instance.provider === 'gcp') gateways.push({ gateway: 'iap', allowed: !judgedBy(summarySources.iap).allowed.isEmpty });
-    for (const g of instance.gateways ?? []) {
-      if (!g.sourceRanges) {
-        gateways.push({ gateway: g.kind, allowed: true }); // SSM: the agent dials out, no inbound rule involved
-        continue;
-      }
-      gateways.push({ gateway: g.kind, allowed: !judgedBy(eng.gatewaySource({ kind: g.kind, name: g.name, sourceRanges: g.sourceRanges })).allowed.isEmpty });
+    const a = accessOfClass(cls, instance);
+    const externalAddresses: string[] = [];
+    for (const n of instance.nics) {
+      if (n.externalIPv4) externalAddresses.push(n.externalIPv4);
+      if (n.externalIPv6) externalAddresses.push(n.externalIPv6);
     }
-    const priv = judgedBy(summarySources.private);
-    const externalAddresses = instance.nics.flatMap((n) => [n.externalIPv4, n.externalIPv6].filter((a): a is string => !!a));
-    const summary: InstanceSummary = { ...ref, state: instance.state, os: instance.os, externalAddresses, ...accessOf(outside, gateways, priv) };
+    const summary: InstanceSummary = {
+      ...head,
+      os: instance.os,
+      externalAddresses,
+      access: a.access,
+    };
+    if (a.gateway !== undefined) summary.gateway = a.gateway;
     instances.push(summary);
-    const verdict = internet.verdict === 'unknown' || outside.verdict === 'unknown' ? 'unknown' : internet.verdict;
-    exposures.push({ instance: summary, verdict, exposed: outside.allowed, reasons: verdict === 'unknown' ? internet.reasons : outside.reasons, gateways });
+    exposures.push({ instance: summary, verdict: a.verdict, exposed: a.exposed, reasons: a.reasons, gateways: a.gateways });
   }
-  if ((globalThis as any).__engStats) { const e = eng as any; (globalThis as any).__eng = eng; let dec = 0; for (const o of e.layerMemo.values()) dec += o.decisions.length; (globalThis as any).__engOut = { layer: e.layerMemo.size, layerDecisions: dec, path: e.pathMemo.size, derived: e.derivedMemo.size, judged: e.judged.size, classes: e.classes.size }; }
   return { results, instances, exposures };
 }
 

@@ -3,7 +3,7 @@
 // to. Pure, like the rest of the engine; the path verdicts (evaluate.ts) stay the real answer.
 import type { Instance, Inventory, Nic, Rule, RuleSet, Stage } from '../model/inventory.js';
 import { AddressSet } from './addresses.js';
-import { matchTarget, prepareRules } from './rules.js';
+import { prepareRules } from './rules.js';
 
 export interface Admission {
   rule: Rule;
@@ -51,7 +51,12 @@ export function admissions(ruleSet: RuleSet, mode: Stage['mode'], candidate: Add
   return out;
 }
 
-/** One use record per rule set of the inventory, built once per run. */
+/**
+ * One use record per rule set of the inventory, built once per run. Who uses a rule set is worked out when a
+ * check first asks (most rule sets are only asked whether they admit the internet), and the instances a rule
+ * applies to are found through an index of the users by tag, service account and group: an organisation's
+ * firewall can have 40,000 users and hundreds of open rules.
+ */
 export function ruleSetUses(inv: Inventory): Map<string, RuleSetUse> {
   const stageOf = new Map<string, { mode: Stage['mode']; direction: RuleSetUse['direction'] }>();
   const pathsWith = new Map<string, Set<string>>();
@@ -65,32 +70,93 @@ export function ruleSetUses(inv: Inventory): Map<string, RuleSetUse> {
       }
     }
   }
-  const nicsOnPath = new Map<string, { instance: Instance; nic: Nic }[]>();
-  for (const instance of inv.instances) {
-    for (const nic of instance.nics) {
-      for (const p of new Set([nic.path, nic.internalPath ?? nic.path])) {
-        let list = nicsOnPath.get(p);
-        if (!list) nicsOnPath.set(p, (list = []));
-        list.push({ instance, nic });
+  let nicsOnPath: Map<string, { instance: Instance; nic: Nic }[]> | undefined;
+  const onPath = (p: string) => {
+    if (!nicsOnPath) {
+      nicsOnPath = new Map();
+      for (const instance of inv.instances) {
+        for (const nic of instance.nics) {
+          for (const q of new Set([nic.path, nic.internalPath ?? nic.path])) {
+            let list = nicsOnPath.get(q);
+            if (!list) nicsOnPath.set(q, (list = []));
+            list.push({ instance, nic });
+          }
+        }
       }
     }
-  }
+    return nicsOnPath.get(p) ?? [];
+  };
+  // A NIC is one user however many of its paths cross the rule set; the key is made once per NIC.
+  const nicKeys = new Map<Nic, string>();
+  const keyOf = (u: { instance: Instance; nic: Nic }) => {
+    let k = nicKeys.get(u.nic);
+    if (k === undefined) nicKeys.set(u.nic, (k = `${u.instance.provider}|${u.instance.scope}|${u.instance.location}|${u.instance.id}|${u.nic.name}`));
+    return k;
+  };
   const out = new Map<string, RuleSetUse>();
   for (const rs of inv.ruleSets) {
     const st = stageOf.get(rs.id) ?? { mode: rs.kind === 'aws-security-group' ? 'any-allow' : 'first-match', direction: 'ingress' as const };
-    const seen = new Set<string>();
-    const users: { instance: Instance; nic: Nic }[] = [];
-    for (const p of pathsWith.get(rs.id) ?? []) {
-      for (const u of nicsOnPath.get(p) ?? []) {
-        const k = `${u.instance.provider}|${u.instance.scope}|${u.instance.location}|${u.instance.id}|${u.nic.name}`;
-        if (!seen.has(k)) users.push(u), seen.add(k);
+    let users: { instance: Instance; nic: Nic }[] | undefined;
+    const usersList = () => {
+      if (users) return users;
+      const seen = new Set<string>();
+      users = [];
+      for (const p of pathsWith.get(rs.id) ?? []) {
+        for (const u of onPath(p)) {
+          const k = keyOf(u);
+          if (!seen.has(k)) users.push(u), seen.add(k);
+        }
       }
-    }
+      return users;
+    };
+    // Users by what a rule can target: tag, service account (instance), group (NIC).
+    let index: Map<string, number[]> | undefined;
+    const byTarget = () => {
+      if (index) return index;
+      index = new Map();
+      const add = (key: string, i: number) => {
+        const list = index!.get(key);
+        if (!list) index!.set(key, [i]);
+        else if (list[list.length - 1] !== i) list.push(i);
+      };
+      usersList().forEach((u, i) => {
+        for (const t of u.instance.tags) add(`tag\u0000${t}`, i);
+        for (const a of u.instance.serviceAccounts) add(`sa\u0000${a}`, i);
+        for (const g of u.nic.groups ?? []) add(`group\u0000${g}`, i);
+      });
+      return index;
+    };
+    const usersOfRule = new Map<Rule, Instance[]>();
+    let everyone: Instance[] | undefined;
     out.set(rs.id, {
       ...st,
-      users,
+      get users() {
+        return usersList();
+      },
       admits: (candidate, port) => admissions(rs, st.mode, candidate, port),
-      usersOf: (rule) => [...new Set(users.filter((u) => matchTarget(rule, u.instance, u.nic) !== undefined).map((u) => u.instance))],
+      usersOf: (rule) => {
+        let found = usersOfRule.get(rule);
+        if (found) return found;
+        const all = usersList();
+        let picked: number[];
+        if (untargeted(rule)) {
+          // Every user: the same list for every untargeted rule of the set.
+          found = everyone ??= [...new Set(all.map((u) => u.instance))];
+          usersOfRule.set(rule, found);
+          return found;
+        } else {
+          // The users any target names (matchTarget's rule: a tag, a service account or a group in common).
+          const hit = new Set<number>();
+          const t = rule.targets!;
+          for (const [kind, names] of [['tag', t.tags], ['sa', t.serviceAccounts], ['group', t.groups]] as const) {
+            for (const n of names ?? []) for (const i of byTarget().get(`${kind}\u0000${n}`) ?? []) hit.add(i);
+          }
+          picked = [...hit].sort((x, y) => x - y);
+        }
+        found = [...new Set(picked.map((i) => all[i].instance))];
+        usersOfRule.set(rule, found);
+        return found;
+      },
     });
   }
   return out;

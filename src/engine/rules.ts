@@ -43,6 +43,11 @@ export function matchTarget(rule: Rule, instance: Instance, nic: Nic): string | 
 const listCache = new Map<string, AddressSet>();
 const LIST_CACHE_MAX = 100_000;
 
+/** Forgets the parsed lists, so that the next inventory is read as a fresh process would (benchmarks). */
+export function forgetParsedLists(): void {
+  listCache.clear();
+}
+
 /** CIDRs plus the tokens `*` (everything) and `internet` (the public address space). */
 function addressesOf(list: string[]): AddressSet {
   const key = list.join('\n');

@@ -36,29 +36,23 @@ function ruleSetSelected(rs: RuleSet, s: Selector): boolean {
 }
 
 export function runContext(inventory: Inventory, ev: Evaluation, port: number, declaredSources: RunContext['declaredSources']): RunContext {
-  const summaries = new Map<string, InstanceSummary>();
-  const exposures = new Map<string, Exposure>();
-  const results = new Map<string, Result[]>();
-  for (const s of ev.instances) summaries.set(keyOf(s, s.instanceId), s);
-  for (const x of ev.exposures) exposures.set(keyOf(x.instance, x.instance.instanceId), x);
-  for (const r of ev.results) {
-    const k = keyOf(r, r.instanceId);
-    results.set(k, [...(results.get(k) ?? []), r]);
-  }
   let uses: ReturnType<typeof ruleSetUses> | undefined;
-  const get = <T>(m: Map<string, T>, i: Instance, what: string): T => {
-    const v = m.get(keyOf(i, i.id));
+  // Every instance policy asks for the same instance's summary, exposure and results: kept by instance.
+  const byInstance = aligned(inventory, ev) ?? keyed(inventory, ev);
+  const entry = (i: Instance) => byInstance.get(i) ?? { results: [] };
+  const get = <T>(v: T | undefined, i: Instance, what: string): T => {
     if (!v) throw new Error(`no ${what} for ${instanceRef(i)}`);
     return v;
   };
+  const sources = [...new Set(ev.results.map((r) => r.source))];
   return {
     inventory,
     port,
-    sources: [...new Set(ev.results.map((r) => r.source))],
+    sources,
     declaredSources,
-    summaryOf: (i) => get(summaries, i, 'summary'),
-    exposureOf: (i) => get(exposures, i, 'exposure'),
-    resultsOf: (i) => results.get(keyOf(i, i.id)) ?? [],
+    summaryOf: (i) => get(entry(i).summary, i, 'summary'),
+    exposureOf: (i) => get(entry(i).exposure, i, 'exposure'),
+    resultsOf: (i) => entry(i).results,
     ruleSetUse: (rs) => {
       uses ??= ruleSetUses(inventory);
       const u = uses.get(rs.id);
@@ -67,6 +61,53 @@ export function runContext(inventory: Inventory, ev: Evaluation, port: number, d
     },
     matches: matchesSelector,
   };
+}
+
+type Entry = { summary?: InstanceSummary; exposure?: Exposure; results: Result[] };
+const sameInstance = (r: { provider: string; scope: string; location: string; instanceId: string }, i: Instance) =>
+  r.instanceId === i.id && r.provider === i.provider && r.scope === i.scope && r.location === i.location;
+
+/**
+ * The evaluation's entries by instance when it lists them in the inventory's order, as evaluate() does (one
+ * summary and exposure per instance, the results of each instance together): found by walking both lists,
+ * without a key per instance. Undefined when the order differs.
+ */
+function aligned(inv: Inventory, ev: Evaluation): Map<Instance, Entry> | undefined {
+  const n = inv.instances.length;
+  if (ev.instances.length !== n || ev.exposures.length !== n) return undefined;
+  const out = new Map<Instance, Entry>();
+  let j = 0;
+  for (let k = 0; k < n; k++) {
+    const i = inv.instances[k];
+    const summary = ev.instances[k];
+    const exposure = ev.exposures[k];
+    if (!sameInstance(summary, i) || !sameInstance(exposure.instance, i) || out.has(i)) return undefined;
+    const results: Result[] = [];
+    while (j < ev.results.length && sameInstance(ev.results[j], i)) results.push(ev.results[j++]);
+    out.set(i, { summary, exposure, results });
+  }
+  return j === ev.results.length ? out : undefined;
+}
+
+/** The same by key (provider, scope, location, id), whatever the order. */
+function keyed(inv: Inventory, ev: Evaluation): Map<Instance, Entry> {
+  const summaries = new Map<string, InstanceSummary>();
+  const exposures = new Map<string, Exposure>();
+  const results = new Map<string, Result[]>();
+  for (const s of ev.instances) summaries.set(keyOf(s, s.instanceId), s);
+  for (const x of ev.exposures) exposures.set(keyOf(x.instance, x.instance.instanceId), x);
+  for (const r of ev.results) {
+    const k = keyOf(r, r.instanceId);
+    const list = results.get(k);
+    if (list) list.push(r);
+    else results.set(k, [r]);
+  }
+  const out = new Map<Instance, Entry>();
+  for (const i of inv.instances) {
+    const k = keyOf(i, i.id);
+    out.set(i, { summary: summaries.get(k), exposure: exposures.get(k), results: results.get(k) ?? [] });
+  }
+  return out;
 }
 
 /** The resource as findings, suppressions and baselines name it. */
@@ -104,11 +145,16 @@ function resourcesFor(p: Policy, inv: Inventory, owns: (rs: RuleSet) => boolean)
 }
 
 /** The policy's remediation for this cloud with its placeholders filled: {scope} {location} {instance} {id} {ruleSet} {rule} {port}. */
-function remediationFor(p: Policy, r: Resource, o: Outcome, port: number): string | undefined {
-  const ref = resourceOf(r);
+function remediationFor(p: Policy, r: Resource, ref: InstanceRef, o: Outcome, port: number, base = resourceValues(r, ref)): string | undefined {
   const template = p.remediation[ref.provider];
   if (!template) return undefined;
-  const values: Record<string, string> = {
+  const values: Record<string, string> = { ...base, rule: o.rules?.[0] ?? '', source: o.source ?? '', port: String(port) };
+  return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m).trim();
+}
+
+/** The placeholders that depend on the resource alone (made once per resource: several policies fail it). */
+function resourceValues(r: Resource, ref: InstanceRef): Record<string, string> {
+  return {
     scope: ref.scope,
     project: ref.scope,
     location: ref.location,
@@ -121,20 +167,21 @@ function remediationFor(p: Policy, r: Resource, o: Outcome, port: number): strin
     ruleSetId: r.kind === 'rule-set' ? (r.ruleSet.id.split('@')[0].replace(/\/(in|out)$/, '').split('/').pop() ?? '') : '',
     resourceGroup: /\/resourcegroups\/([^/]+)/i.exec(ref.instanceId)?.[1] ?? '',
     network: r.kind === 'instance' ? (r.instance.nics[0]?.network.split('/').pop() ?? '') : (r.ruleSet.id.split('@')[0].split('/').pop() ?? ''),
-    rule: o.rules?.[0] ?? '',
-    source: o.source ?? '',
-    port: String(port),
   };
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m).trim();
 }
 
 /** `owns`: with --shard, the rule sets this shard reports on (another shard reports the others). */
 export function runPolicies(policies: Policy[], ctx: RunContext, owns: (rs: RuleSet) => boolean = () => true): Finding[] {
   const out: Finding[] = [];
+  // One reference per instance or rule set, shared by the findings about it (every policy names it).
+  const refs = new Map<object, InstanceRef>();
+  const values = new Map<object, Record<string, string>>();
   for (const p of policies) {
     const check = CHECK_TYPES.get(p.check.type)!;
     for (const r of resourcesFor(p, ctx.inventory, owns)) {
-      const resource = resourceOf(r);
+      const of = r.kind === 'instance' ? r.instance : r.ruleSet;
+      let resource = refs.get(of);
+      if (!resource) refs.set(of, (resource = resourceOf(r)));
       let o: Outcome;
       try {
         o = check.check(r, { params: p.check.params, policy: p, run: ctx });
@@ -147,7 +194,9 @@ export function runPolicies(policies: Policy[], ctx: RunContext, owns: (rs: Rule
       if (o.source) f.source = o.source;
       if (o.rules?.length) f.rules = o.rules;
       if (o.status === 'fail') {
-        const fix = remediationFor(p, r, o, ctx.port);
+        let base = values.get(of);
+        if (!base) values.set(of, (base = resourceValues(r, resource)));
+        const fix = remediationFor(p, r, resource, o, ctx.port, base);
         if (fix) f.remediation = fix;
       }
       out.push(f);

@@ -2,7 +2,7 @@
 // the report; the CLI writes the files.
 import type { Report } from '../model/results.js';
 import { csvReport } from './csv.js';
-import { jsonReport } from './json.js';
+import { jsonReport, jsonReportChunks } from './json.js';
 import { junitReport } from './junit.js';
 import { markdownReport } from './markdown.js';
 import { ocsfReport } from './ocsf.js';
@@ -35,6 +35,12 @@ export function render(report: Report, format: Format, o: RenderOptions): string
     case 'ocsf':
       return ocsfReport(report);
   }
+}
+
+/** The same text in pieces: the JSON report is made element by element (it is the large one), the others whole. */
+export function* renderChunks(report: Report, format: Format, o: RenderOptions): Generator<string> {
+  if (format === 'json') yield* jsonReportChunks(report);
+  else yield render(report, format, o);
 }
 
 /** .ocsf.json before .json, .sarif(.json), .xml for JUnit, .md, .csv, .txt for the table. */

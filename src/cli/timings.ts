@@ -1,0 +1,24 @@
+// RDPCLOUD_TIMINGS=1: one stderr line per phase of an audit (collect, engine, policies, report) with its
+// wall time and the process's memory then, so that a slow or large run can be told apart by where it spends.
+// Off by default: stderr stays for progress, warnings and errors.
+import type { Io } from './common.js';
+
+export class Timings {
+  private last = performance.now();
+  private readonly on: boolean;
+
+  constructor(private readonly io: Io) {
+    this.on = !!io.env.RDPCLOUD_TIMINGS && io.env.RDPCLOUD_TIMINGS !== '0';
+  }
+
+  /** The phase that has just ended. */
+  done(phase: string): void {
+    const now = performance.now();
+    if (this.on) {
+      const m = process.memoryUsage();
+      const mib = (b: number) => Math.round(b / 2 ** 20);
+      this.io.stderr(`timing: ${phase} ${((now - this.last) / 1000).toFixed(3)} s (rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)} MiB)\n`);
+    }
+    this.last = now;
+  }
+}

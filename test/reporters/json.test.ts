@@ -1,0 +1,45 @@
+// The JSON report is written in pieces (src/reporters/json.ts); the pieces must join to exactly what
+// JSON.stringify(report, null, 2) writes, whatever the report holds, and a file must equal stdout.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Report } from '../../src/model/results.js';
+import { inBlocks, jsonReport, jsonReportChunks } from '../../src/reporters/json.js';
+import { audit, demoReport, tempDir } from './fixtures.js';
+
+const reference = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
+
+describe('JSON report in pieces', () => {
+  it('joins to JSON.stringify(report, null, 2) on the demo report', async () => {
+    const report = await demoReport();
+    expect(report.results.length).toBeGreaterThan(10);
+    expect(jsonReport(report)).toBe(reference(report));
+    expect([...jsonReportChunks(report)].length).toBeGreaterThan(report.results.length);
+  });
+
+  it.each([
+    ['no fields', {}],
+    ['empty arrays and an undefined field', { schemaVersion: 2, results: [], findings: [], drift: undefined }],
+    ['nested arrays, empty objects and strings with newlines and quotes', { a: [[1, [2, {}]], { b: [] }], s: 'line\none "two"\t', n: null, t: true }],
+    ['an array of scalars and nulls', { xs: [1, 'two', null, false], o: { deep: { deeper: [{ k: 'v' }] } } }],
+  ])('joins to the reference with %s', (_name, value) => {
+    expect(jsonReport(value as unknown as Report)).toBe(reference(value));
+  });
+
+  it('gathers the pieces into blocks without losing or reordering any', () => {
+    const pieces = Array.from({ length: 1000 }, (_, i) => `piece ${i};`);
+    const blocks = [...inBlocks(pieces, 100)];
+    expect(blocks.join('')).toBe(pieces.join(''));
+    expect(blocks.length).toBeGreaterThan(10);
+    expect(blocks.every((b) => b.length >= 100 || b === blocks.at(-1))).toBe(true);
+    expect([...inBlocks([])]).toEqual([]);
+  });
+
+  it('writes the same report to a file (--output) as to stdout', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'report.json');
+    const both = await audit(['--format', 'json', '--output', file]);
+    expect(await readFile(file, 'utf8')).toBe(both.stdout);
+    expect(reference(JSON.parse(both.stdout))).toBe(both.stdout);
+  });
+});
