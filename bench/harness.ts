@@ -38,11 +38,14 @@ export interface CliRun {
 }
 
 /** Runs `node dist/src/cli/bin.js ...args` with `env` (added to a clean base) and measures it. */
+/** RDPCLOUD_BENCH_PROFILE=DIR: each rdpcloud run writes a V8 CPU profile there (to see where its time goes); RDPCLOUD_BENCH_NODE_FLAGS: more node flags for it (to try V8 settings). */
+const profileFlags = () => [...(process.env.RDPCLOUD_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RDPCLOUD_BENCH_PROFILE}`] : []), ...(process.env.RDPCLOUD_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [])];
+
 export function runCli(args: string[], env: Record<string, string>, o: { stdoutToFile?: boolean } = {}): Promise<CliRun> {
   const rssFile = join(mkdtempSync(join(tmpdir(), 'rdpcloud-bench-')), 'rss');
   return new Promise((done, fail) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--require', join(ROOT, 'bench', 'rss.cjs'), BIN, ...args], {
+    const child = spawn(process.execPath, [...profileFlags(), '--require', join(ROOT, 'bench', 'rss.cjs'), BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', NO_COLOR: '1', RDPCLOUD_BENCH_RSS_FILE: rssFile, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

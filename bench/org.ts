@@ -43,8 +43,8 @@
 // each with its own listings in parallel (total requests / scopes in flight would not be a lower bound).
 // Process start, CPU (parsing, the engine, the report) are not in it: that is what the 1.3 x allows for.
 //
-// Engine time: rdpcloud audit does not report its phases, so the same inventory is saved with `rdpcloud
-// snapshot` (a second, unmeasured run against the same fakes) and evaluate() is timed on it in this process.
+// Phases: the audit runs with RDPCLOUD_TIMINGS=1 and its own stderr lines give the time of each phase
+// (collect, engine, policies, report) and the memory after it; the engine row is the audit's own evaluate().
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -758,7 +758,7 @@ interface Audited {
   requests: Record<string, number>;
   retries: Record<string, number>;
   injected: OrgFakes['injected'];
-  inventoryFile?: string;
+  phases: ReturnType<typeof phasesOf>;
 }
 
 const sum = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
@@ -775,13 +775,20 @@ async function digestOf(results: unknown[]): Promise<string> {
   return h.digest('hex').slice(0, 16);
 }
 
-/** One audit of the whole org against fresh fakes; optionally a snapshot of it afterwards (not measured). */
-async function auditOnce(org: Org, fo: FakeOptions, o: { snapshot?: boolean; extraArgs?: string[] } = {}): Promise<Audited> {
+/** The `timing:` lines of RDPCLOUD_TIMINGS (src/cli/timings.ts): seconds and RSS after each phase. */
+export function phasesOf(stderr: string): Record<string, { s: number; rssMiB: number }> {
+  const out: Record<string, { s: number; rssMiB: number }> = {};
+  for (const m of stderr.matchAll(/^timing: (\w+) ([\d.]+) s \(rss (\d+) MiB/gm)) out[m[1]!] = { s: Number(m[2]), rssMiB: Number(m[3]) };
+  return out;
+}
+
+/** One audit of the whole org against fresh fakes. */
+async function auditOnce(org: Org, fo: FakeOptions, o: { extraArgs?: string[] } = {}): Promise<Audited> {
   const fakes = await startOrgFakes(org, fo);
   const dir = mkdtempSync(join(tmpdir(), 'rdpcloud-org-'));
   try {
     const report = join(dir, 'report.json');
-    const r = await runCli(['audit', ...org.flags, ...(o.extraArgs ?? []), '--output', report], fakes.env, { stdoutToFile: true });
+    const r = await runCli(['audit', ...org.flags, ...(o.extraArgs ?? []), '--output', report], { ...fakes.env, RDPCLOUD_TIMINGS: '1' }, { stdoutToFile: true });
     const counted = countRequests(fakes);
     const injected = { ...fakes.injected };
     const expected = { gcp: 0, aws: 0, azure: 0 } as Record<string, number>;
@@ -801,38 +808,10 @@ async function auditOnce(org: Org, fo: FakeOptions, o: { snapshot?: boolean; ext
       if (rep.scopes.length !== org.scopes.length) wrong ??= `${rep.scopes.length} scopes, expected ${org.scopes.length}`;
       digest = await digestOf(rep.results);
     }
-    let inventoryFile: string | undefined;
-    if (o.snapshot && !wrong) {
-      inventoryFile = join(tmpdir(), `rdpcloud-org-inv-${process.pid}-${org.spec.instances}.json`);
-      const s = await runCli(['snapshot', ...org.flags, '-o', inventoryFile], fakes.env, { stdoutToFile: true });
-      if (s.code !== 0) inventoryFile = undefined;
-    }
-    return { wallS: r.wallMs / 1000, peakRssMiB: r.peakRssMiB, code: r.code, stderr: r.stderr, wrong, scopesOk, scopesTotal: org.scopes.length, digest, ...counted, injected, inventoryFile };
+    return { wallS: r.wallMs / 1000, peakRssMiB: r.peakRssMiB, code: r.code, stderr: r.stderr, wrong, scopesOk, scopesTotal: org.scopes.length, digest, ...counted, injected, phases: phasesOf(r.stderr) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await fakes.close();
-  }
-}
-
-/** evaluate() on the saved inventory, in this process (the engine alone), best of 3. */
-async function engineSeconds(file: string): Promise<number | undefined> {
-  try {
-    const { loadInventory } = await import('../src/cli/inventory-file.js');
-    const { evaluate } = await import('../src/engine/evaluate.js');
-    const { resolveSource } = await import('../src/engine/sources.js');
-    const inv = await loadInventory(file);
-    const sources = [resolveSource('internet')];
-    let best = Infinity;
-    for (let k = 0; k < 3; k++) {
-      const t0 = performance.now();
-      evaluate(inv, sources, 3389);
-      best = Math.min(best, performance.now() - t0);
-    }
-    return best / 1000;
-  } catch {
-    return undefined;
-  } finally {
-    rmSync(file, { force: true });
   }
 }
 
@@ -851,11 +830,12 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
     const minTotal = sum(minimum);
     const bound = lowerBound(org, concurrency);
     const boundS = (bound.roundTrips * latencyMs) / 1000;
-    // Fault-free (rate limits on): best of `runs` by wall; the first also saves the inventory for the engine.
+    // Fault-free (rate limits on): best of `runs` by wall.
     const clean: Audited[] = [];
-    for (let k = 0; k < runs; k++) clean.push(await auditOnce(org, { latencyMs, faultRate: 0 }, { snapshot: k === 0 }));
+    for (let k = 0; k < runs; k++) clean.push(await auditOnce(org, { latencyMs, faultRate: 0 }));
     const best = clean.reduce((a, b) => (b.wallS < a.wallS ? b : a));
-    const engine = clean[0]!.inventoryFile ? await engineSeconds(clean[0]!.inventoryFile) : undefined;
+    const engine = best.phases.engine?.s;
+    const phaseText = Object.entries(best.phases).map(([p, x]) => `${p} ${fmt(x.s, 2)} s (rss ${fmt(x.rssMiB)} MiB)`).join(', ');
     const throttled: Audited[] = [];
     for (let k = 0; k < runs; k++) throttled.push(await auditOnce(org, { latencyMs, faultRate: 0.1, seed: 0xfa017 + k }));
     const tBest = throttled.reduce((a, b) => (b.wallS < a.wallS ? b : a));
@@ -890,9 +870,9 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       measured: best.peakRssMiB,
       unit: 'MiB',
       ...(size >= 100_000 ? { target: 512, ok: !wrong && best.peakRssMiB <= 512 } : {}),
-      detail: 'the rdpcloud process alone',
+      detail: `the rdpcloud process alone; after each phase: ${phaseText || 'no timings'}`,
     });
-    rows.push({ name: `${label}: engine (evaluate)`, measured: engine ?? Number.NaN, unit: 's', detail: engine === undefined ? 'snapshot failed' : 'evaluate() on `rdpcloud snapshot` of the same org, in-process, best of 3' });
+    rows.push({ name: `${label}: engine (evaluate)`, measured: engine ?? Number.NaN, unit: 's', detail: engine === undefined ? 'no timing line' : `the audit's own evaluate() (RDPCLOUD_TIMINGS); policies ${fmt(best.phases.policies?.s ?? Number.NaN, 2)} s, report ${fmt(best.phases.report?.s ?? Number.NaN, 2)} s` });
     const lost = throttled.reduce((n, t) => n + (t.scopesTotal - t.scopesOk), 0);
     const differs = throttled.filter((t) => t.digest !== best.digest).length;
     rows.push({
@@ -921,6 +901,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       lowerBound: { ...bound, seconds: boundS },
       faultFree: clean.map((c) => ({ wallS: c.wallS, peakRssMiB: c.peakRssMiB, code: c.code, wrong: c.wrong })),
       engineS: engine,
+      phases: best.phases,
       throttled: throttled.map((t) => ({ wallS: t.wallS, peakRssMiB: t.peakRssMiB, code: t.code, wrong: t.wrong, requests: t.requests, retries: t.retries, injected: t.injected, scopesOk: t.scopesOk })),
     };
   }

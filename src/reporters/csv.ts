@@ -27,5 +27,8 @@ export function csvReport(report: Report): string {
   ]);
   // RFC 4180 quotes a field with CR or LF; csv-stringify on its own quotes only the record delimiter (CRLF),
   // so a lone LF or CR in a message would end the row.
-  return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
+  // escape_formulas: names come from the clouds (an AWS Name tag, an NSG rule name, a description can be any
+  // text), and a field a spreadsheet reads as a formula (=, +, -, @, tab, CR first) would run on opening
+  // (CSV injection, OWASP): such a field gets a leading ', which spreadsheets show as text.
+  return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
 }

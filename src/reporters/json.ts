@@ -3,11 +3,14 @@
 // string of it would double the audit's memory. The pieces join to exactly JSON.stringify(report, null, 2).
 import type { Report } from '../model/results.js';
 
+/** Array elements stringified together. */
+const BLOCK = 500;
+
 export function jsonReport(report: Report): string {
   return [...jsonReportChunks(report)].join('');
 }
 
-/** The report as JSON with two-space indentation, one top-level field or one array element at a time. */
+/** The report as JSON with two-space indentation, one top-level field or one block of array elements at a time. */
 export function* jsonReportChunks(report: Report): Generator<string> {
   const entries = Object.entries(report).filter(([, v]) => v !== undefined && typeof v !== 'function');
   yield '{';
@@ -19,12 +22,14 @@ export function* jsonReportChunks(report: Report): Generator<string> {
     yield `${first ? '' : ','}\n  ${JSON.stringify(key)}: `;
     first = false;
     if (whole) {
+      // A block of elements at a time, stringified as the field itself ({"key": [...]}, which puts them at
+      // exactly their depth in the report) and cut out of it: no re-indenting, few and large pieces.
+      const list = value as unknown[];
+      const open = `{\n  ${JSON.stringify(key)}: [`;
       yield '[';
-      for (let i = 0; i < (value as unknown[]).length; i++) {
-        // Nested two levels deep: every line of the element moves in by four spaces. JSON text holds no raw
-        // newline inside a string, so each '\n' is a line break of the layout.
-        const el = JSON.stringify((value as unknown[])[i], null, 2) ?? 'null';
-        yield `${i ? ',' : ''}\n    ${el.replace(/\n/g, '\n    ')}`;
+      for (let i = 0; i < list.length; i += BLOCK) {
+        const text = JSON.stringify({ [key]: list.slice(i, i + BLOCK) }, null, 2);
+        yield `${i ? ',' : ''}${text.slice(open.length, text.length - '\n  ]\n}'.length)}`;
       }
       yield '\n  ]';
     } else {

@@ -133,4 +133,28 @@ describe('CSV reporter', () => {
     expect(rows[i][header.indexOf('message')]).toBe(message);
     expect(rows[i + 1]).toEqual(parseCsv(csvReport(demo))[i + 2]); // the next row is untouched
   });
+
+  // OWASP "CSV Injection": a cell starting with = + - @ tab or CR is a formula to Excel, LibreOffice and
+  // Google Sheets; a leading ' makes it text. Cloud names (an AWS Name tag) can start with any of them.
+  it.each([
+    ['=', '=HYPERLINK("http://127.0.0.1/x","open")'],
+    ['+', '+1+cmd|" /C calc"!A0'],
+    ['-', '-2+3'],
+    ['@', '@SUM(1,1)'],
+    ['a tab', '\t=1+1'],
+    ['a CR', '\r=1+1'],
+  ])('a message starting with %s is written as text, not a formula', (_, message) => {
+    const i = demo.findings.findIndex((f) => f.status === 'fail');
+    const [header, ...rows] = parseCsv(csvReport(withMessage(demo, i, message)));
+    expect(rows[i][header.indexOf('message')]).toBe(`'${message}`);
+  });
+
+  it('a name from the cloud starting with = is written as text in every column it reaches', () => {
+    const copy = structuredClone(demo);
+    const i = copy.findings.findIndex((f) => f.resource.kind === undefined);
+    copy.findings[i].resource.instance = '=cmd|"/c calc"!A1';
+    const [header, ...rows] = parseCsv(csvReport(copy));
+    expect(rows[i][header.indexOf('resource')]).toBe(`'=cmd|"/c calc"!A1`);
+    for (const row of rows) for (const cell of row) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+  });
 });
