@@ -70,3 +70,14 @@ export function runCli(args: string[], env: Record<string, string>, o: { stdoutT
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/** The `timing:` lines of RDPCLOUD_TIMINGS (src/cli/timings.ts): seconds and RSS after each phase. */
+export function phasesOf(stderr: string): Record<string, { s: number; rssMiB: number }> {
+  const out: Record<string, { s: number; rssMiB: number }> = {};
+  for (const m of stderr.matchAll(/^timing: (\w+) ([\d.]+) s \(rss (\d+) MiB/gm)) out[m[1]!] = { s: Number(m[2]), rssMiB: Number(m[3]) };
+  return out;
+}
+
+/** "collect 1.23 s, engine 0.45 s, ..." from phasesOf. */
+export const phasesText = (phases: ReturnType<typeof phasesOf>): string =>
+  Object.entries(phases).map(([p, x]) => `${p} ${fmt(x.s, 2)} s`).join(', ');

@@ -55,7 +55,7 @@ import { instance as ec2Instance, ipPermission, networkAcl, orgAccount, prefixLi
 import { startFakeAws, type AwsAccountWorld, type AwsFault, type AwsRegionWorld, type AwsWorld, type FakeAws } from '../test/fakes/aws/server.js';
 import { bastion, nsg as armNsg, nsgId, publicIpId, publicIp as armPublicIp, subnetId, vmStack, vnet as armVnet, vnetId } from '../test/fakes/azure/fixtures.js';
 import { startFakeArm, type ArmFault, type AzureSubscription, type AzureWorld, type FakeArm } from '../test/fakes/azure/server.js';
-import { fmt, runCli, type Row, type Section } from './harness.js';
+import { fmt, phasesOf, phasesText, runCli, type Row, type Section } from './harness.js';
 
 // ------------------------------------------------------------------------------------------------
 // The organisation
@@ -775,13 +775,6 @@ async function digestOf(results: unknown[]): Promise<string> {
   return h.digest('hex').slice(0, 16);
 }
 
-/** The `timing:` lines of RDPCLOUD_TIMINGS (src/cli/timings.ts): seconds and RSS after each phase. */
-export function phasesOf(stderr: string): Record<string, { s: number; rssMiB: number }> {
-  const out: Record<string, { s: number; rssMiB: number }> = {};
-  for (const m of stderr.matchAll(/^timing: (\w+) ([\d.]+) s \(rss (\d+) MiB/gm)) out[m[1]!] = { s: Number(m[2]), rssMiB: Number(m[3]) };
-  return out;
-}
-
 /** One audit of the whole org against fresh fakes. */
 async function auditOnce(org: Org, fo: FakeOptions, o: { extraArgs?: string[] } = {}): Promise<Audited> {
   const fakes = await startOrgFakes(org, fo);
@@ -863,7 +856,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       target: boundS * 1.3,
       targetNote: `1.3 x bound ${fmt(boundS, 2)} s`,
       ok: !wrong && best.wallS <= boundS * 1.3,
-      detail: `${runs > 1 ? `best of ${runs} (${clean.map((c) => fmt(c.wallS, 2)).join(' / ')} s); ` : ''}bound = ${bound.roundTrips} round trips x ${latencyMs} ms (gcp ${bound.byProvider.gcp}, aws ${bound.byProvider.aws}, azure ${bound.byProvider.azure}; concurrency ${concurrency.gcp}/${concurrency.aws}/${concurrency.azure})`,
+      detail: `${runs > 1 ? `best of ${runs} (${clean.map((c) => fmt(c.wallS, 2)).join(' / ')} s); ` : ''}bound = ${bound.roundTrips} round trips x ${latencyMs} ms (gcp ${bound.byProvider.gcp}, aws ${bound.byProvider.aws}, azure ${bound.byProvider.azure}; concurrency ${concurrency.gcp}/${concurrency.aws}/${concurrency.azure}); phases: ${phasesText(best.phases)}`,
     });
     rows.push({
       name: `${label}: peak RSS`,
