@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { ScopeError, UsageError } from '../../src/errors.js';
 import type { Instance, Layer, RuleSet, Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
-import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, clientConfig, countRequests, describeAwsError, retryStrategy, type ClientBase } from './client.js';
+import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, clientConfig, countRequests, describeAwsError, retryStrategy, SharedClientSettings, type ClientBase } from './client.js';
 import { useFastXml } from './fast-xml.js';
 import { ec2Sdk, organizationsSdk, ssmSdk } from './sdk.js';
 import { EC2_READS, mapInstance, mapRegion, type MappedInstance } from './map.js';
@@ -53,7 +53,7 @@ export class AwsProvider implements CloudProvider {
       this.roles.set(m[1], arn);
     }
     this.homeRegion = ctx.env.AWS_REGION || ctx.env.AWS_DEFAULT_REGION || DEFAULT_REGION;
-    this.base = { region: this.homeRegion, credentials: baseCredentials(opts.profile, ctx.env), retryStrategy: retryStrategy(ctx), env: ctx.env };
+    this.base = { region: this.homeRegion, credentials: baseCredentials(opts.profile, ctx.env), retryStrategy: retryStrategy(ctx), env: ctx.env, shared: new SharedClientSettings() };
   }
 
   async listScopes(): Promise<string[]> {
@@ -86,6 +86,7 @@ export class AwsProvider implements CloudProvider {
     const c = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region, this.credentialsFor(account)));
     countRequests(c, 'ec2', this.ctx);
     useFastXml(c, EC2_READS);
+    this.base.shared?.learn(c);
     return c;
   }
 

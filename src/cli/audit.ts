@@ -114,6 +114,8 @@ export function formatNamed(name: string): Format {
 }
 
 export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
+  const timings = new Timings(io);
+  timings.done('start');
   const cwd = io.cwd ?? process.cwd();
   const config = await loadConfig(flags.config, cwd);
   // Files named on the command line are relative to the working directory the run was given.
@@ -136,8 +138,8 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   const sources: Source[] = labels.map((l) => resolveSource(l, named));
   const baseline = o.baseline ? await readReport(at(o.baseline), o.baseline) : undefined;
 
+  timings.done('setup'); // rdpcloud.yaml, the policy catalog, the baseline
   const progress = new Progress(io);
-  const timings = new Timings(io);
   const inv: Inventory = await readInventory({ ...o, port: String(port) }, io, progress);
   timings.done(o.from ? 'read' : 'collect');
   const ev = evaluate(inv, sources, port);

@@ -1,10 +1,11 @@
-// RDPCLOUD_TIMINGS=1: one stderr line per phase of an audit (collect, engine, policies, report) with its
+// RDPCLOUD_TIMINGS=1: one stderr line per phase of an audit (start, setup, collect, engine, policies, report) with its
 // wall time and the process's memory then, so that a slow or large run can be told apart by where it spends.
 // Off by default: stderr stays for progress, warnings and errors.
 import type { Io } from './common.js';
 
 export class Timings {
-  private last = performance.now();
+  /** performance.now() counts from the process's start: the first phase ("start") is Node's boot and loading rdpcloud. */
+  private last = 0;
   private readonly on: boolean;
 
   constructor(private readonly io: Io) {

@@ -12,7 +12,7 @@ describe('RDPCLOUD_TIMINGS', () => {
     expect(timed.code).toBe(plain.code);
     expect(timed.stdout).toBe(plain.stdout);
     const lines = timed.stderr.split('\n').filter((l) => l.startsWith('timing: '));
-    expect(lines.map((l) => l.split(' ')[1])).toEqual(['read', 'engine', 'policies', 'report']);
+    expect(lines.map((l) => l.split(' ')[1])).toEqual(['start', 'setup', 'read', 'engine', 'policies', 'report']);
     for (const l of lines) expect(l).toMatch(/^timing: \w+ \d+\.\d{3} s \(rss \d+ MiB, heap \d+ MiB\)$/);
     expect(plain.stderr).not.toContain('timing:');
   });
