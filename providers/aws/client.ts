@@ -99,6 +99,11 @@ export class SharedClientSettings {
     return { requestHandler: this.agents, ...this.resolved };
   }
 
+  /** Done once the settings of the first client are read (for tests; clients never wait for it). */
+  settled(): Promise<void> {
+    return this.pending ?? Promise.resolve();
+  }
+
   /** Reads the settings a client resolved (once per run). */
   learn(client: { config: unknown }): void {
     if (this.resolved || this.pending) return;
