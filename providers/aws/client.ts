@@ -83,8 +83,8 @@ export function clientConfig(base: ClientBase, service: 'EC2' | 'STS' | 'SSM' | 
 
 /**
  * What every client of a run would work out the same way, worked out once. An audit makes a client per
- * account and region (510 for 30 accounts x 17 regions), and each one reads the FIPS, dual-stack, app-id and
- * auth-scheme settings from the environment and the shared config file on its own, throwing and catching an
+ * account and region (510 for 30 accounts x 17 regions), and each one reads the FIPS, dual-stack, app-id, auth-scheme
+ * and max-attempts settings from the environment and the shared config file on its own, throwing and catching an
  * error for every place a setting is not (about a millisecond of CPU per client, measured in the org
  * benchmark's profile). The first client's answers are the same for all (same environment, same profile),
  * so they are passed on to the clients made after it. And one pair of keep-alive agents serves them all: a
@@ -109,10 +109,17 @@ export class SharedClientSettings {
     if (this.resolved || this.pending) return;
     const c = client.config as Record<string, (() => Promise<unknown>) | undefined>;
     const read = (k: string) => (typeof c[k] === 'function' ? c[k]!() : Promise.resolve(undefined));
-    this.pending = Promise.all([read('useFipsEndpoint'), read('useDualstackEndpoint'), read('userAgentAppId'), read('authSchemePreference')]).then(
-      ([fips, dualstack, appId, schemes]) => {
+    this.pending = Promise.all([read('useFipsEndpoint'), read('useDualstackEndpoint'), read('userAgentAppId'), read('authSchemePreference'), read('maxAttempts')]).then(
+      ([fips, dualstack, appId, schemes, maxAttempts]) => {
         if (typeof fips !== 'boolean' || typeof dualstack !== 'boolean') return; // not what this SDK version resolves: leave each client to it
-        this.resolved = { useFipsEndpoint: fips, useDualstackEndpoint: dualstack, ...(appId !== undefined ? { userAgentAppId: appId } : {}), ...(schemes !== undefined ? { authSchemePreference: schemes } : {}) };
+        this.resolved = {
+          useFipsEndpoint: fips,
+          useDualstackEndpoint: dualstack,
+          // "None set" is passed on too, as a provider of nothing: an undefined value would send the client to look again.
+          userAgentAppId: appId !== undefined ? appId : async () => undefined,
+          ...(schemes !== undefined ? { authSchemePreference: schemes } : {}),
+          ...(typeof maxAttempts === 'number' ? { maxAttempts } : {}),
+        };
       },
       () => undefined, // the SDK's own per-client resolution stays, and reports the problem where it arises
     );
