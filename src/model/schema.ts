@@ -119,7 +119,9 @@ export const inventorySchema = {
 } as const;
 
 const ajv = new Ajv({ allErrors: true, strict: false });
-const validateSchema = ajv.compile(inventorySchema);
+// Compiled when an inventory is first read (--from, merge): a live audit never needs it.
+let compiled: ReturnType<typeof ajv.compile> | undefined;
+const inventoryValidator = () => (compiled ??= ajv.compile(inventorySchema));
 
 /** "/instances/3/nics/0/path" -> "instances[3].nics[0].path" */
 function fieldName(pointer: string): string {
@@ -136,6 +138,7 @@ export function validateInventory(data: unknown): string[] {
   if (data && typeof data === 'object' && version !== undefined && version !== INVENTORY_SCHEMA_VERSION) {
     return [`schemaVersion is ${JSON.stringify(version)}; this rdpcloud reads version ${INVENTORY_SCHEMA_VERSION} (make a new snapshot with this version)`];
   }
+  const validateSchema = inventoryValidator();
   if (!validateSchema(data)) {
     return (validateSchema.errors ?? []).slice(0, 20).map((e) => {
       const where = fieldName(e.instancePath) || '(top level)';

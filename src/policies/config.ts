@@ -64,7 +64,9 @@ const configSchema = {
   },
 };
 
-const validateConfig = ajv.compile(configSchema);
+// Compiled when an rdpcloud.yaml is first read: most runs have none.
+let configValidator: ReturnType<typeof ajv.compile> | undefined;
+const validateConfig = () => (configValidator ??= ajv.compile(configSchema));
 
 export interface Config {
   file: string;
@@ -111,7 +113,7 @@ export async function loadConfig(explicit: string | undefined, cwd: string): Pro
   const shown = shownPath(path, cwd);
   const y = await readYaml(path, shown);
   const raw = (y.data ?? {}) as RawConfig;
-  const problems = validateYaml(y, validateConfig);
+  const problems = validateYaml(y, validateConfig());
   if (raw.accounts?.length && !raw.roleName) problems.push(`${y.where(['accounts'])}: accounts: needs roleName (the role rdpcloud assumes in each account)`);
   (raw.suppressions ?? []).forEach((s, i) => {
     if (typeof s?.expires === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(s.expires) && new Date(`${s.expires}T00:00:00Z`).toISOString?.().slice(0, 10) !== s.expires) {

@@ -69,9 +69,17 @@ const compliance = {
   },
 };
 
-const validatePolicy = ajv.compile(policySchema);
-const validateCompliance = ajv.compile(compliance);
-const validateParams = new Map([...CHECK_TYPES].map(([id, c]) => [id, ajv.compile(c.meta.params)]));
+// Compiled on first use, each on its own: the start of every command pays only for what it reads.
+type Validator = ReturnType<typeof ajv.compile>;
+const compiled = new Map<object, Validator>();
+const validatorOf = (schema: object): Validator => {
+  let v = compiled.get(schema);
+  if (!v) compiled.set(schema, (v = ajv.compile(schema)));
+  return v;
+};
+const validatePolicy = () => validatorOf(policySchema);
+const validateCompliance = () => validatorOf(compliance);
+const validateParams = { get: (type: string): Validator | undefined => { const c = CHECK_TYPES.get(type); return c && validatorOf(c.meta.params); } };
 
 /** The folder of the built-in policies, found from this module whether it runs from src/ or dist/src/. */
 export function builtinPolicyDir(): string {
@@ -100,7 +108,7 @@ interface Loaded {
 
 function toPolicy(y: YamlFile, path: string, root: string, builtin: boolean, cwd: string): Loaded {
   const shown = builtin ? relative(dirname(root), path) : shownPath(path, cwd);
-  const problems = validateYaml(y, validatePolicy);
+  const problems = validateYaml(y, validatePolicy());
   if (problems.length) return { problems: problems.map((p) => `${shown}: ${p}`) };
   const d = y.data as Record<string, unknown> & { check: { type: string; params?: Record<string, unknown> } };
   const fileId = basename(path, extname(path));
@@ -201,7 +209,7 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
   }
   for (const { y, path } of mappings) {
     const shown = relative(dirname(root), path);
-    const found = validateYaml(y, validateCompliance);
+    const found = validateYaml(y, validateCompliance());
     if (found.length) {
       problems.push(...found.map((m) => `${shown}: ${m}`));
       continue;
