@@ -138,22 +138,18 @@ export function ruleSetUses(inv: Inventory): Map<string, RuleSetUse> {
         let found = usersOfRule.get(rule);
         if (found) return found;
         const all = usersList();
-        let picked: number[];
         if (untargeted(rule)) {
-          // Every user: the same list for every untargeted rule of the set.
-          found = everyone ??= [...new Set(all.map((u) => u.instance))];
-          usersOfRule.set(rule, found);
-          return found;
+          found = everyone ??= [...new Set(all.map((u) => u.instance))]; // one list for every untargeted rule of the set
         } else {
-          // The users any target names (matchTarget's rule: a tag, a service account or a group in common).
+          // The users any target names (matchTarget's rule: a tag, a service account or a group in common), in
+          // the users' order.
           const hit = new Set<number>();
           const t = rule.targets!;
           for (const [kind, names] of [['tag', t.tags], ['sa', t.serviceAccounts], ['group', t.groups]] as const) {
             for (const n of names ?? []) for (const i of byTarget().get(`${kind}\u0000${n}`) ?? []) hit.add(i);
           }
-          picked = [...hit].sort((x, y) => x - y);
+          found = [...new Set([...hit].sort((x, y) => x - y).map((i) => all[i].instance))];
         }
-        found = [...new Set(picked.map((i) => all[i].instance))];
         usersOfRule.set(rule, found);
         return found;
       },

@@ -79,7 +79,8 @@ const validatorOf = (schema: object): Validator => {
 };
 const validatePolicy = () => validatorOf(policySchema);
 const validateCompliance = () => validatorOf(compliance);
-const validateParams = { get: (type: string): Validator | undefined => { const c = CHECK_TYPES.get(type); return c && validatorOf(c.meta.params); } };
+/** The params schema of a check type (known to exist: the policy schema names the types). */
+const validateParams = (type: string): Validator => validatorOf(CHECK_TYPES.get(type)!.meta.params);
 
 /** The folder of the built-in policies, found from this module whether it runs from src/ or dist/src/. */
 export function builtinPolicyDir(): string {
@@ -114,7 +115,7 @@ function toPolicy(y: YamlFile, path: string, root: string, builtin: boolean, cwd
   const fileId = basename(path, extname(path));
   if (d.id !== fileId) problems.push(`${shown}: ${y.where(['id'])}: id: "${d.id}" must equal the file name "${fileId}"`);
   const params = d.check.params ?? {};
-  const v = validateParams.get(d.check.type)!;
+  const v = validateParams(d.check.type);
   problems.push(...validateYaml(y, v, ['check', 'params']).map((p) => `${shown}: ${p}`).filter(() => d.check.params !== undefined));
   if (d.check.params === undefined && !v({})) problems.push(`${shown}: ${y.where(['check'])}: check.params: required by check type ${d.check.type}`);
   const folder = relative(root, dirname(path)).split(/[\\/]/)[0];
@@ -263,7 +264,7 @@ export function applyOverrides(policies: Policy[], overrides: Record<string, Ove
     }
     if (o.enabled === false) continue;
     const params = { ...p.check.params, ...(o.params ?? {}) };
-    const v = validateParams.get(p.check.type)!;
+    const v = validateParams(p.check.type);
     if (!v(params)) problems.push(...(v.errors ?? []).map((e) => `overrides.${p.id}.params${e.instancePath.replace(/\//g, '.')}: ${e.message}`));
     out.push({ ...p, severity: o.severity ?? p.severity, select: o.select ?? p.select, check: { ...p.check, params } });
   }
