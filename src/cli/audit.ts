@@ -15,8 +15,7 @@ import { shownPath } from '../policies/yaml-file.js';
 import { applySuppressions } from '../policies/suppressions.js';
 import { compareBaseline } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
-import { FORMATS, formatOfFile, renderChunks, type Format } from '../reporters/index.js';
-import { inBlocks } from '../reporters/json.js';
+import { FORMATS, formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { Progress } from './progress.js';
 import { Timings } from './timings.js';
 import { inShard, parseShard } from './shard.js';
@@ -172,9 +171,9 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   // A report folder that does not exist yet is made (CI jobs write to reports/...).
   for (const out of outputs) await mkdir(dirname(at(out.file)), { recursive: true });
   // In blocks, so that a large JSON report is never one string in memory.
-  for (const out of outputs) await writeFile(at(out.file), inBlocks(renderChunks(report, out.format, { color: false, sarifLocation })));
+  for (const out of outputs) await writeFile(at(out.file), renderBlocks(report, out.format, { color: false, sarifLocation }));
   if (outputs.length === 0 || o.format) {
-    for (const block of inBlocks(renderChunks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation }))) io.stdout(block);
+    for (const block of renderBlocks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR, sarifLocation })) io.stdout(block);
   }
   timings.done('report');
   if (outputs.length && !o.format) io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);

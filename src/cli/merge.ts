@@ -7,8 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { REPORT_SCHEMA_VERSION, type Finding, type Report } from '../model/results.js';
 import { findingKey } from '../policies/baseline.js';
-import { formatOfFile, renderChunks, type Format } from '../reporters/index.js';
-import { inBlocks } from '../reporters/json.js';
+import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { exitCodeOf, formatNamed, parseFailOn, readReport } from './audit.js';
 import type { Io } from './common.js';
 import { VERSION } from './version.js';
@@ -65,9 +64,9 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
   const report = mergeReports(parts, io.now());
   for (const out of outputs) {
     await mkdir(dirname(resolve(cwd, out.file)), { recursive: true });
-    await writeFile(resolve(cwd, out.file), inBlocks(renderChunks(report, out.format, { color: false })));
+    await writeFile(resolve(cwd, out.file), renderBlocks(report, out.format, { color: false }));
   }
-  if (!outputs.length || o.format) for (const block of inBlocks(renderChunks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR }))) io.stdout(block);
+  if (!outputs.length || o.format) for (const block of renderBlocks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR })) io.stdout(block);
   else io.stderr(`merged ${files.length} reports (${report.scopes.length} scopes, ${report.instances.length} instances) into ${outputs.map((x) => x.file).join(', ')}\n`);
   return exitCodeOf(report, failOn, !!o.exitZero);
 }

@@ -2,7 +2,7 @@
 // the report; the CLI writes the files.
 import type { Report } from '../model/results.js';
 import { csvReport } from './csv.js';
-import { jsonReport, jsonReportChunks } from './json.js';
+import { inBlocks, jsonReport, jsonReportChunks } from './json.js';
 import { junitReport } from './junit.js';
 import { markdownReport } from './markdown.js';
 import { ocsfReport } from './ocsf.js';
@@ -37,10 +37,12 @@ export function render(report: Report, format: Format, o: RenderOptions): string
   }
 }
 
-/** The same text in pieces: the JSON report is made element by element (it is the large one), the others whole. */
-export function* renderChunks(report: Report, format: Format, o: RenderOptions): Generator<string> {
-  if (format === 'json') yield* jsonReportChunks(report);
-  else yield render(report, format, o);
+/**
+ * The same text in blocks of about a megabyte, for files and stdout: the JSON report is made a block of
+ * elements at a time (it is the large one, and never becomes one string), the others whole.
+ */
+export function renderBlocks(report: Report, format: Format, o: RenderOptions): Iterable<string> {
+  return format === 'json' ? inBlocks(jsonReportChunks(report)) : [render(report, format, o)];
 }
 
 /** .ocsf.json before .json, .sarif(.json), .xml for JUnit, .md, .csv, .txt for the table. */

@@ -67,6 +67,13 @@ describe('CSV reporter', () => {
     ({ demo, drift, written } = await reportsAndOutput('demo.csv'));
   });
 
+  /** The demo's first failing finding with this message, as CSV parsed back: its row index, the rows, its message cell. */
+  const withFailingMessage = (message: string) => {
+    const i = demo.findings.findIndex((f) => f.status === 'fail');
+    const [header, ...rows] = parseCsv(csvReport(withMessage(demo, i, message)));
+    return { i, rows, cell: rows[i][header.indexOf('message')] };
+  };
+
   it('the parser is strict: it rejects a bare quote and an unterminated quoted field', () => {
     expect(parseCsv('a,"b ""c""",d\r\n1,,3\r\n')).toEqual([['a', 'b "c"', 'd'], ['1', '', '3']]);
     expect(() => parseCsv('a,b"c\r\n')).toThrow(/quote inside a bare field/);
@@ -127,10 +134,9 @@ describe('CSV reporter', () => {
     ['an empty string', ''],
     ['non-ASCII', 'Zugriff über 0.0.0.0/0 – 🔓'],
   ])('a message with %s round-trips', (_, message) => {
-    const i = demo.findings.findIndex((f) => f.status === 'fail');
-    const [header, ...rows] = parseCsv(csvReport(withMessage(demo, i, message)));
+    const { i, rows, cell } = withFailingMessage(message);
     expect(rows).toHaveLength(demo.findings.length);
-    expect(rows[i][header.indexOf('message')]).toBe(message);
+    expect(cell).toBe(message);
     expect(rows[i + 1]).toEqual(parseCsv(csvReport(demo))[i + 2]); // the next row is untouched
   });
 
@@ -144,9 +150,7 @@ describe('CSV reporter', () => {
     ['a tab', '\t=1+1'],
     ['a CR', '\r=1+1'],
   ])('a message starting with %s is written as text, not a formula', (_, message) => {
-    const i = demo.findings.findIndex((f) => f.status === 'fail');
-    const [header, ...rows] = parseCsv(csvReport(withMessage(demo, i, message)));
-    expect(rows[i][header.indexOf('message')]).toBe(`'${message}`);
+    expect(withFailingMessage(message).cell).toBe(`'${message}`);
   });
 
   it('a name from the cloud starting with = is written as text in every column it reaches', () => {
