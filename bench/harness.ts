@@ -33,6 +33,9 @@ export interface CliRun {
   code: number;
   wallMs: number;
   peakRssMiB: number;
+  /** CPU time of the rdpcloud process (user + system), and of this process (the fakes) while it ran. */
+  cpuS: number;
+  benchCpuS: number;
   stdout: string;
   stderr: string;
 }
@@ -45,6 +48,7 @@ export function runCli(args: string[], env: Record<string, string>, o: { stdoutT
   const rssFile = join(mkdtempSync(join(tmpdir(), 'rdpcloud-bench-')), 'rss');
   return new Promise((done, fail) => {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     const child = spawn(process.execPath, [...profileFlags(), '--require', join(ROOT, 'bench', 'rss.cjs'), BIN, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', NO_COLOR: '1', RDPCLOUD_BENCH_RSS_FILE: rssFile, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,13 +62,14 @@ export function runCli(args: string[], env: Record<string, string>, o: { stdoutT
     child.on('error', fail);
     child.on('close', (code) => {
       const wallMs = performance.now() - t0;
-      let kib = 0;
+      const c = process.cpuUsage(c0);
+      let [kib, user, system] = [0, 0, 0];
       try {
-        kib = Number(readFileSync(rssFile, 'utf8'));
+        [kib, user, system] = readFileSync(rssFile, 'utf8').split(' ').map(Number) as [number, number, number];
       } catch {
         /* the process died before its exit hook */
       }
-      done({ code: code ?? -1, wallMs, peakRssMiB: kib / 1024, stdout, stderr });
+      done({ code: code ?? -1, wallMs, peakRssMiB: kib / 1024, cpuS: ((user ?? 0) + (system ?? 0)) / 1e6, benchCpuS: (c.user + c.system) / 1e6, stdout, stderr });
     });
   });
 }

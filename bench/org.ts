@@ -747,6 +747,9 @@ export const AUDIT_OPERATIONS = new Set([
 interface Audited {
   wallS: number;
   peakRssMiB: number;
+  /** CPU seconds of the rdpcloud process, and of the benchmark's own (the fakes) while it ran. */
+  cpuS: number;
+  fakesCpuS: number;
   code: number;
   stderr: string;
   /** What is wrong with the answer (scopes lost, instances missing), or undefined. */
@@ -801,7 +804,7 @@ async function auditOnce(org: Org, fo: FakeOptions, o: { extraArgs?: string[] } 
       if (rep.scopes.length !== org.scopes.length) wrong ??= `${rep.scopes.length} scopes, expected ${org.scopes.length}`;
       digest = await digestOf(rep.results);
     }
-    return { wallS: r.wallMs / 1000, peakRssMiB: r.peakRssMiB, code: r.code, stderr: r.stderr, wrong, scopesOk, scopesTotal: org.scopes.length, digest, ...counted, injected, phases: phasesOf(r.stderr) };
+    return { wallS: r.wallMs / 1000, peakRssMiB: r.peakRssMiB, cpuS: r.cpuS, fakesCpuS: r.benchCpuS, code: r.code, stderr: r.stderr, wrong, scopesOk, scopesTotal: org.scopes.length, digest, ...counted, injected, phases: phasesOf(r.stderr) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await fakes.close();
@@ -856,7 +859,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       target: boundS * 1.3,
       targetNote: `1.3 x bound ${fmt(boundS, 2)} s`,
       ok: !wrong && best.wallS <= boundS * 1.3,
-      detail: `${runs > 1 ? `best of ${runs} (${clean.map((c) => fmt(c.wallS, 2)).join(' / ')} s); ` : ''}bound = ${bound.roundTrips} round trips x ${latencyMs} ms (gcp ${bound.byProvider.gcp}, aws ${bound.byProvider.aws}, azure ${bound.byProvider.azure}; concurrency ${concurrency.gcp}/${concurrency.aws}/${concurrency.azure}); phases: ${phasesText(best.phases)}`,
+      detail: `${runs > 1 ? `best of ${runs} (${clean.map((c) => fmt(c.wallS, 2)).join(' / ')} s); ` : ''}bound = ${bound.roundTrips} round trips x ${latencyMs} ms (gcp ${bound.byProvider.gcp}, aws ${bound.byProvider.aws}, azure ${bound.byProvider.azure}; concurrency ${concurrency.gcp}/${concurrency.aws}/${concurrency.azure}); phases: ${phasesText(best.phases)}; cpu: rdpcloud ${fmt(best.cpuS, 2)} s, the fakes ${fmt(best.fakesCpuS, 2)} s`,
     });
     rows.push({
       name: `${label}: peak RSS`,

@@ -146,6 +146,17 @@ export function baseCredentials(profile: string | undefined, env: NodeJS.Process
   return undefined;
 }
 
+/**
+ * The SDK's default credential chain (what a client given no credentials uses), for the audit's readers, which
+ * sign themselves: made once per run, so that a profile, SSO token or role is resolved once and cached.
+ */
+const defaultChains = new WeakMap<ClientBase, AwsCredentialIdentityProvider>();
+export function defaultCredentials(base: ClientBase): AwsCredentialIdentityProvider {
+  let p = defaultChains.get(base);
+  if (!p) defaultChains.set(base, (p = credentialProviders().fromNodeProviderChain()));
+  return p;
+}
+
 /** The SDK-native endpoint variables, service-specific first (AWS_ENDPOINT_URL_EC2 beats AWS_ENDPOINT_URL). */
 export function endpointFor(env: NodeJS.ProcessEnv, service: 'EC2' | 'STS' | 'SSM' | 'ORGANIZATIONS'): { endpoint?: string } {
   if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === 'true') return {};

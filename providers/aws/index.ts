@@ -3,14 +3,15 @@
 // DescribeRouteTables, DescribeNetworkAcls, SSM DescribeInstanceInformation; GetManagedPrefixListEntries once
 // per prefix list the rules or routes name. Nothing per instance. Accounts: the caller's own, --role-arn per
 // account, or every ACTIVE account of the organization (--all-accounts --role-name R).
-import type { EC2Client, Instance as Ec2Instance, NetworkAcl, RouteTable, SecurityGroup } from '@aws-sdk/client-ec2';
+import type { Instance as Ec2Instance, NetworkAcl, PrefixListEntry, Region, Reservation, RouteTable, SecurityGroup } from '@aws-sdk/client-ec2';
 import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import pLimit from 'p-limit';
 import { ScopeError, UsageError } from '../../src/errors.js';
 import type { Instance, Layer, RuleSet, Scope } from '../../src/model/inventory.js';
 import type { CloudProvider, ProviderContext, ScopeInventory } from '../types.js';
-import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, clientConfig, countRequests, describeAwsError, retryStrategy, SharedClientSettings, type ClientBase } from './client.js';
+import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccount, checkEndpointEnv, clientConfig, countRequests, defaultCredentials, describeAwsError, retryStrategy, SharedClientSettings, type ClientBase } from './client.js';
+import { AwsReader } from './reader.js';
 import { useFastXml } from './fast-xml.js';
 import { ec2Sdk, organizationsSdk, ssmSdk } from './sdk.js';
 import { EC2_READS, mapInstance, mapRegion, type MappedInstance } from './map.js';
@@ -82,19 +83,37 @@ export class AwsProvider implements CloudProvider {
     return this.credentials.get(account);
   }
 
-  private ec2(account: string, region: string): EC2Client {
-    const c = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region, this.credentialsFor(account)));
-    countRequests(c, 'ec2', this.ctx);
-    useFastXml(c, EC2_READS);
-    this.base.shared?.learn(c);
+  /**
+   * An SDK client per region and service, for its settings only (endpoint rules, protocol, hash): the audit's
+   * readers sign and send themselves (reader.ts). Made once per region, whatever the number of accounts.
+   */
+  private readonly templates = new Map<string, { config: unknown }>();
+  private template(service: 'ec2' | 'ssm', region: string): { config: unknown } {
+    const key = `${service} ${region}`;
+    let c = this.templates.get(key);
+    if (!c) {
+      if (service === 'ec2') {
+        const ec2 = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region, undefined));
+        useFastXml(ec2, EC2_READS);
+        this.base.shared?.learn(ec2);
+        c = ec2;
+      } else c = new (ssmSdk().SSMClient)(clientConfig(this.base, 'SSM', region, undefined));
+      this.templates.set(key, c);
+    }
     return c;
+  }
+
+  /** A reader of one service in one region with the account's credentials. */
+  private reader(service: 'ec2' | 'ssm', account: string, region: string): AwsReader {
+    const credentials = this.credentialsFor(account) ?? defaultCredentials(this.base);
+    return new AwsReader({ service, region, client: this.template(service, region), credentials, ctx: this.ctx });
   }
 
   private async regionsOf(account: string): Promise<string[]> {
     if (this.opts.regions.length) return [...new Set(this.opts.regions)];
-    const out = await this.ec2(account, this.homeRegion).send(new (ec2Sdk().DescribeRegionsCommand)({}));
+    const out = await this.reader('ec2', account, this.homeRegion).call('DescribeRegions', ec2Sdk().DescribeRegions$, {});
     // Without AllRegions only the enabled ones come back; opt-in regions not opted in are left out anyway.
-    return (out.Regions ?? []).filter((r) => r.RegionName && r.OptInStatus !== 'not-opted-in').map((r) => r.RegionName!).sort();
+    return ((out.Regions ?? []) as Region[]).filter((r) => r.RegionName && r.OptInStatus !== 'not-opted-in').map((r) => r.RegionName!).sort();
   }
 
   async collect(account: string): Promise<ScopeInventory> {
@@ -125,20 +144,23 @@ export class AwsProvider implements CloudProvider {
   }
 
   private async collectRegion(account: string, region: string): Promise<ReturnType<typeof mapRegion> | { region: string; error: string }> {
-    const client = this.ec2(account, region);
-    const { paginateDescribeInstances, paginateDescribeSecurityGroups, paginateDescribeRouteTables, paginateDescribeNetworkAcls, paginateGetManagedPrefixListEntries } = ec2Sdk();
+    const ec2 = this.reader('ec2', account, region);
+    const sdk = ec2Sdk();
     const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
-    const all = async <P, T>(pages: AsyncIterable<P>, pick: (p: P) => T[] | undefined): Promise<T[]> => {
+    const all = async <T>(pages: AsyncIterable<any>, pick: (p: any) => T[] | undefined): Promise<T[]> => {
       const out: T[] = [];
-      for await (const page of pages) out.push(...(pick(page) ?? []));
+      for await (const page of pages) {
+        const items = pick(page);
+        if (items) for (const x of items) out.push(x);
+      }
       return out;
     };
     const [instances, sgs, rts, acls, ssm] = await Promise.all([
       // Each page of instances is mapped as it arrives: the SDK's objects for all of them are never held at once.
-      settle(all(paginateDescribeInstances({ client, pageSize: PAGE.instances }, {}), (p) => (p.Reservations ?? []).flatMap((r) => (r.Instances ?? []) as Ec2Instance[]).map((i) => mapInstance(i, account, region)).filter((m): m is MappedInstance => !!m))),
-      settle(all(paginateDescribeSecurityGroups({ client, pageSize: PAGE.securityGroups }, {}), (p) => p.SecurityGroups as SecurityGroup[])),
-      settle(all(paginateDescribeRouteTables({ client, pageSize: PAGE.routeTables }, {}), (p) => p.RouteTables as RouteTable[])),
-      settle(all(paginateDescribeNetworkAcls({ client, pageSize: PAGE.networkAcls }, {}), (p) => p.NetworkAcls as NetworkAcl[])),
+      settle(all(ec2.pages('DescribeInstances', sdk.DescribeInstances$, { MaxResults: PAGE.instances }), (p) => ((p.Reservations ?? []) as Reservation[]).flatMap((r) => (r.Instances ?? []) as Ec2Instance[]).map((i) => mapInstance(i, account, region)).filter((m): m is MappedInstance => !!m))),
+      settle(all(ec2.pages('DescribeSecurityGroups', sdk.DescribeSecurityGroups$, { MaxResults: PAGE.securityGroups }), (p) => p.SecurityGroups as SecurityGroup[])),
+      settle(all(ec2.pages('DescribeRouteTables', sdk.DescribeRouteTables$, { MaxResults: PAGE.routeTables }), (p) => p.RouteTables as RouteTable[])),
+      settle(all(ec2.pages('DescribeNetworkAcls', sdk.DescribeNetworkAcls$, { MaxResults: PAGE.networkAcls }), (p) => p.NetworkAcls as NetworkAcl[])),
       settle(this.ssm(account, region)),
     ]);
     if (!instances.ok) {
@@ -160,7 +182,7 @@ export class AwsProvider implements CloudProvider {
     await Promise.all(
       [...ids].map(async (id) => {
         try {
-          const entries = await all(paginateGetManagedPrefixListEntries({ client, pageSize: PAGE.prefixListEntries }, { PrefixListId: id }), (p) => p.Entries);
+          const entries = await all(ec2.pages('GetManagedPrefixListEntries', sdk.GetManagedPrefixListEntries$, { PrefixListId: id, MaxResults: PAGE.prefixListEntries }), (p) => p.Entries as PrefixListEntry[]);
           prefixLists.set(id, entries.map((e) => e.Cidr).filter((c): c is string => !!c));
         } catch (e) {
           this.ctx.warn(`aws:${account}/${region}: ${describeAwsError(e, `GetManagedPrefixListEntries ${id}`)}`);
@@ -173,11 +195,9 @@ export class AwsProvider implements CloudProvider {
   }
 
   private async ssm(account: string, region: string): Promise<InstanceInformation[]> {
-    const { SSMClient, paginateDescribeInstanceInformation } = ssmSdk();
-    const client = new SSMClient(clientConfig(this.base, 'SSM', region, this.credentialsFor(account)));
-    countRequests(client, 'ssm', this.ctx);
     const out: InstanceInformation[] = [];
-    for await (const page of paginateDescribeInstanceInformation({ client, pageSize: PAGE.ssm }, {})) out.push(...(page.InstanceInformationList ?? []));
+    const pages = this.reader('ssm', account, region).pages('DescribeInstanceInformation', ssmSdk().DescribeInstanceInformation$, { MaxResults: PAGE.ssm });
+    for await (const page of pages) for (const x of (page.InstanceInformationList ?? []) as InstanceInformation[]) out.push(x);
     return out;
   }
 }

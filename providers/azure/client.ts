@@ -4,8 +4,8 @@
 // and long-running-operation URLs that name the real ARM host are rewritten to it, anything else is followed as
 // it is (interface.md).
 //
-// The audit's listings go over plain REST (ArmRest): fetch, JSON.parse, nextLink followed page by page, each
-// request retried by rdpcloud's own policy (providers/retry.ts: throttling 429 with or without Retry-After, 5xx,
+// The audit's listings go over plain REST (ArmRest): node:http with kept connections (providers/http.ts),
+// JSON.parse, nextLink followed page by page, each request retried by rdpcloud's own policy (providers/retry.ts: throttling 429 with or without Retry-After, 5xx,
 // transport errors; full jitter; never sooner than Retry-After). The SDK clients (@azure/arm-network,
 // arm-compute: ~1 s and ~60 MB to load, and a deserializer pass per item) are used for the long-running
 // effective-NSG operation of explain --verify-with-api only, with a pipeline policy that counts requests.
@@ -13,6 +13,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { AuthError, UsageError } from '../../src/errors.js';
 import { isLoopbackHost } from '../endpoints.js';
+import { HttpTransportError, send, type HttpAnswer } from '../http.js';
 import { withRetry, type Classified } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 
@@ -207,7 +208,7 @@ class ArmTransportError extends Error {
 }
 
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Seconds to wait from retry-after-ms / x-ms-retry-after-ms (ms) or Retry-After (seconds or an HTTP date). */
 export function retryAfterSeconds(h: Headers | undefined, now = Date.now()): number | undefined {
@@ -285,17 +286,14 @@ export class ArmRest {
   private async send(url: string): Promise<any> {
     const target = this.target(url);
     const token = await this.bearer();
-    let res: Response;
-    let text: string;
+    let res: HttpAnswer;
     try {
-      res = await fetch(target, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      text = await res.text();
+      res = await send(target, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeoutMs: TIMEOUT_MS });
     } catch (e) {
-      const err = e as any;
-      const code = err?.cause?.code ?? (err?.name === 'TimeoutError' ? 'ETIMEDOUT' : err?.code) ?? 'ECONNRESET';
-      throw new ArmTransportError(`${target.origin}: ${err?.cause?.message ?? err?.message ?? err}`, String(code));
+      throw new ArmTransportError(e instanceof HttpTransportError ? e.message : `${target.origin}: ${String(e)}`, e instanceof HttpTransportError ? e.code : 'ECONNRESET');
     }
-    if (!res.ok) throw new ArmHttpError(res.status, text, res.headers);
+    const text = res.text;
+    if (res.status < 200 || res.status > 299) throw new ArmHttpError(res.status, text, res.headers);
     try {
       return text ? JSON.parse(text) : {};
     } catch {

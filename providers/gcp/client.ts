@@ -1,8 +1,8 @@
 // How rdpcloud reaches Google: credentials (ADC or a static token), endpoints (private endpoints and
 // emulators), error classification, and a lean JSON-over-HTTPS client for the read path of an audit.
 //
-// The audit reads Compute Engine and Resource Manager with plain REST (GcpRest): fetch, JSON.parse, no
-// protobuf round trip. @google-cloud/compute costs 1.3 s and ~190 MB just to load (its descriptor is huge) and
+// The audit reads Compute Engine and Resource Manager with plain REST (GcpRest): node:http with kept
+// connections (providers/http.ts), JSON.parse, no protobuf round trip. @google-cloud/compute costs 1.3 s and ~190 MB just to load (its descriptor is huge) and
 // ~5 ms of CPU per page to turn JSON into protobuf objects and back; an organisation is thousands of pages. The
 // REST answers are the same JSON the client would have decoded (field names, int64 as strings, enums as
 // names). The gax clients are still used, loaded on demand, for the writes and the per-instance calls of
@@ -14,6 +14,7 @@ import type { Classified } from '../retry.js';
 import { withRetry } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 import { isLoopbackHost } from '../endpoints.js';
+import { HttpTransportError, send, type HttpAnswer } from '../http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -118,7 +119,7 @@ export function readGcpError(err: unknown): GcpError {
 }
 
 const RETRY_403 = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'RATE_LIMIT_EXCEEDED']);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export function classifyGcp(err: unknown): Classified {
   const { status, reason } = readGcpError(err);
@@ -201,17 +202,14 @@ export class GcpRest {
     const url = new URL(this.base[api] + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers = await this.headers();
-    let res: Response;
-    let text: string;
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, { headers: { ...headers, accept: 'application/json' }, signal: AbortSignal.timeout(TIMEOUT_MS) });
-      text = await res.text();
+      res = await send(url, { headers: { ...headers, accept: 'application/json' }, timeoutMs: TIMEOUT_MS });
     } catch (e) {
-      const err = e as any;
-      const code = err?.cause?.code ?? (err?.name === 'TimeoutError' ? 'ETIMEDOUT' : err?.code) ?? 'ECONNRESET';
-      throw new GcpTransportError(`${url.origin}: ${err?.cause?.message ?? err?.message ?? err}`, String(code));
+      throw new GcpTransportError(e instanceof HttpTransportError ? e.message : `${url.origin}: ${String(e)}`, e instanceof HttpTransportError ? e.code : 'ECONNRESET');
     }
-    if (!res.ok) throw new GcpHttpError(res.status, text, res.headers);
+    const text = res.text;
+    if (res.status < 200 || res.status > 299) throw new GcpHttpError(res.status, text, res.headers);
     try {
       return text ? JSON.parse(text) : {};
     } catch {
