@@ -171,7 +171,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       AWS_ENDPOINT_URL: fake.endpoint,
       AWS_EC2_METADATA_DISABLED: 'true',
     };
-    const all: { wallMs: number; peakRssMiB: number; code: number; phases: ReturnType<typeof phasesOf> }[] = [];
+    const all: { wallMs: number; peakRssMiB: number; cpuS: number; fakeCpuS: number; code: number; phases: ReturnType<typeof phasesOf> }[] = [];
     let requests: Record<string, number> = {};
     let wrong: string | undefined;
     let reportBytes = 0;
@@ -179,7 +179,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       for (let n = 0; n < runs; n++) {
         fake.requests.length = 0;
         const r = await runCli(['audit', '--provider', 'aws', '--region', REGION, '--format', 'json'], { ...env, RDPCLOUD_TIMINGS: '1' });
-        all.push({ wallMs: r.wallMs, peakRssMiB: r.peakRssMiB, code: r.code, phases: phasesOf(r.stderr) });
+        all.push({ wallMs: r.wallMs, peakRssMiB: r.peakRssMiB, cpuS: r.cpuS, fakeCpuS: r.benchCpuS, code: r.code, phases: phasesOf(r.stderr) });
         wrong ??= check(r, built.expect);
         reportBytes = Buffer.byteLength(r.stdout);
         requests = {};
@@ -208,7 +208,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       target: s.wallTargetS,
       targetNote: `fastest rule-level scanner: ${s.fastest}`,
       ok: !wrong && wall <= s.wallTargetS,
-      detail: `best of ${runs} (${walls} s; the best: ${phasesText(fastest.phases)}); ${answer}; ${total} requests: ${reqs}`,
+      detail: `best of ${runs} (${walls} s; the best: ${phasesText(fastest.phases)}; cpu: rdpcloud ${fmt(fastest.cpuS, 2)} s, the fake ${fmt(fastest.fakeCpuS, 2)} s); ${answer}; ${total} requests: ${reqs}`,
     });
     rows.push({
       name: `EC2 ${s.name}: peak RSS`,

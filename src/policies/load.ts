@@ -2,16 +2,17 @@
 // (policies/compliance/*.yaml: requirement -> policy ids, so a policy never lists frameworks itself), and the
 // user's own files (--policy file|dir). Every file is schema-checked; all problems are reported together with
 // file, line and field, and nothing runs (exit 2).
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { InputError, UsageError } from '../errors.js';
 import { PROVIDERS } from '../model/inventory.js';
 import { SEVERITIES } from '../model/results.js';
 import { CHECK_TYPES } from './checks/index.js';
 import type { ComplianceRef, Policy, Selector } from './types.js';
-import { ajv, readYaml, shownPath, validateYaml, type YamlFile } from './yaml-file.js';
+import { ajv, parseYaml, readYaml, shownPath, validateYaml, type YamlFile } from './yaml-file.js';
 
 const str = { type: 'string', minLength: 1 };
 const strings = { type: 'array', items: str };
@@ -175,16 +176,23 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
   const problems: string[] = [];
   const policies: Policy[] = [];
   const files = await yamlFiles(root);
+  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+  const hash = catalogHash(files.map((f, i) => [relative(root, f), texts[i]!]));
+  const built = o.builtinDir ? undefined : await precompiled(hash, root);
   const mappings: { y: YamlFile; path: string }[] = [];
-  for (const f of files) {
-    const rel = relative(root, f);
-    if (rel.startsWith('compliance')) {
-      mappings.push({ y: await readYaml(f, relative(dirname(root), f)), path: f });
-      continue;
+  if (built) for (const p of built) policies.push(p);
+  else {
+    for (const [k, f] of files.entries()) {
+      const rel = relative(root, f);
+      const y = parseYaml(texts[k]!, relative(dirname(root), f));
+      if (rel.startsWith('compliance')) {
+        mappings.push({ y, path: f });
+        continue;
+      }
+      const r = toPolicy(y, f, root, true, cwd);
+      problems.push(...r.problems);
+      if (r.policy) policies.push(r.policy);
     }
-    const r = toPolicy(await readYaml(f, relative(dirname(root), f)), f, root, true, cwd);
-    problems.push(...r.problems);
-    if (r.policy) policies.push(r.policy);
   }
   for (const entry of o.extra ?? []) {
     const p = resolve(cwd, entry);
@@ -225,9 +233,76 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
     });
   }
   if (problems.length) throw problemsError(problems);
+  // The user's files were checked against the built-in ids above; the built-ins were checked when compiled.
   const packs = new Map<string, string[]>();
   for (const p of policies.filter((x) => x.builtin)) packs.set(p.pack, [...(packs.get(p.pack) ?? []), p.id]);
   return { policies: [...byId.values()], packs };
+}
+
+// The built-in packs, compiled at build time (`npm run build`: dist/policies-catalog.json, by compileBuiltins):
+// parsing ~35 YAML files and compiling their JSON schemas (Ajv) took ~0.13 s of every audit's start, more than
+// a small audit's evaluation. The compiled catalog is used only when it was made from exactly these files (a
+// hash of every built-in file's path and text, and of this loader's own code) and names only check types this
+// build has with the same resource kind; otherwise the files are read and checked as above.
+const CATALOG = new URL('../../policies-catalog.json', import.meta.url);
+
+function catalogHash(files: [string, string][]): string {
+  const h = createHash('sha256');
+  h.update(`rdpcloud-catalog 1\0${loaderText()}\0`);
+  for (const [rel, text] of files) h.update(`${rel}\0${text}\0`);
+  return h.digest('hex');
+}
+
+let loader: string | undefined;
+function loaderText(): string {
+  try {
+    loader ??= readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  } catch {
+    loader = '';
+  }
+  return loader;
+}
+
+/** The hash a compiled catalog of the policy files under `root` carries. */
+export async function builtinHash(root: string): Promise<string> {
+  const files = await yamlFiles(root);
+  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+  return catalogHash(files.map((f, i) => [relative(root, f), texts[i]!]));
+}
+
+export interface CompiledCatalog {
+  hash: string;
+  policies: (Omit<Policy, 'path'> & { rel: string })[];
+}
+
+/** The compiled catalog in `file`, when it was made from the files that hash to `hash`; else undefined. */
+export async function precompiled(hash: string, root: string, file: URL | string = CATALOG): Promise<Policy[] | undefined> {
+  let c: CompiledCatalog;
+  try {
+    c = JSON.parse(await readFile(file, 'utf8')) as CompiledCatalog;
+  } catch {
+    return undefined; // not built (tests run from the sources; a plain tsc): read the files
+  }
+  if (c.hash !== hash || !Array.isArray(c.policies)) return undefined;
+  const out: Policy[] = [];
+  for (const { rel, ...p } of c.policies) {
+    if (CHECK_TYPES.get(p.check?.type)?.meta.resource !== p.resource) return undefined;
+    out.push({ ...p, path: join(root, rel) });
+  }
+  return out;
+}
+
+/** Writes dist/policies-catalog.json from the built-in policy files, checked in full (the build runs it). */
+export async function compileBuiltins(): Promise<{ file: string; policies: number }> {
+  const root = builtinPolicyDir();
+  const catalog = await loadCatalog({ builtinDir: root });
+  const out: CompiledCatalog = {
+    hash: await builtinHash(root),
+    policies: catalog.policies.filter((p) => p.builtin).map(({ path, ...p }) => ({ ...p, rel: relative(root, path) })),
+  };
+  const file = fileURLToPath(CATALOG);
+  writeFileSync(file, JSON.stringify(out) + '\n');
+  return { file, policies: out.policies.length };
 }
 
 /** The policies a run uses: the chosen built-in packs (default all; `none` for only --policy files) plus every user policy. */
