@@ -90,6 +90,8 @@ export interface ReaderOptions {
 export class AwsReader {
   private readonly config: ClientConfig;
   private target?: Promise<{ url: URL; signer: InstanceType<SignatureV4Ctor> }>;
+  /** What the protocol's deserializer is given as its context (the client's configuration), made once. */
+  private serdeContext?: Record<string, unknown>;
   /** Seconds the server's clock is ahead of ours, learnt from a clock-skew answer's Date header. */
   private clockOffsetMs = 0;
 
@@ -154,11 +156,12 @@ export class AwsReader {
       { signingDate: new Date(Date.now() + this.clockOffsetMs) },
     )) as unknown as { headers: Record<string, string> };
     const answer = await send(url, { method: 'POST', headers: signed.headers, body });
-    const headerRecord: Record<string, string> = {};
-    for (const [k, v] of Object.entries(answer.rawHeaders)) if (v !== undefined) headerRecord[k] = Array.isArray(v) ? v.join(', ') : v;
+    // Node's header names are lower case already; the protocol rewrites the object it is given, so a copy.
+    const headerRecord = { ...answer.rawHeaders } as Record<string, string>;
     const response = { statusCode: answer.status, headers: headerRecord, body: answer.body };
     try {
-      return await this.config.protocol.deserializeResponse(operationOf(schema), { ...this.config, streamCollector: async (b: Uint8Array) => b }, response);
+      this.serdeContext ??= { ...this.config, streamCollector: async (b: Uint8Array) => b };
+      return await this.config.protocol.deserializeResponse(operationOf(schema), this.serdeContext, response);
     } catch (e) {
       // A clock-skew answer says the server's time: the retry is signed with it (as the SDK does).
       const date = Date.parse(headerRecord.date ?? '');
