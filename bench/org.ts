@@ -34,8 +34,8 @@
 //
 // Lower bound on wall time (lowerBound): per scope, the longest chain of dependent requests in the provider's
 // own call sequence (GCP: the instance pages, getEffectiveFirewalls after the first page that names a network;
-// AWS: AssumeRole, DescribeRegions, then the regions 8 at a time, each the longest of its five listings' page
-// chains plus the prefix-list pages after them; Azure: the longest nextLink chain); per provider, its scope
+// AWS: AssumeRole, DescribeRegions, then the regions REGION_CONCURRENCY at a time (all 17), each the longest
+// of its five listings' page chains plus the prefix-list pages after them; Azure: the longest nextLink chain); per provider, its scope
 // listing chain plus the larger of the longest scope chain and the sum of the scope chains / the scopes in
 // flight (the default concurrency, src/cli/collect.ts DEFAULT_CONCURRENCY: a scope holds its slot for at least
 // its chain); the run: the slowest provider (they run side by side). Times the latency. This is the interface's
@@ -56,6 +56,7 @@ import { startFakeAws, type AwsAccountWorld, type AwsFault, type AwsRegionWorld,
 import { bastion, nsg as armNsg, nsgId, publicIpId, publicIp as armPublicIp, subnetId, vmStack, vnet as armVnet, vnetId } from '../test/fakes/azure/fixtures.js';
 import { startFakeArm, type ArmFault, type AzureSubscription, type AzureWorld, type FakeArm } from '../test/fakes/azure/server.js';
 import { fmt, phasesOf, phasesText, runCli, type Row, type Section } from './harness.js';
+import { REGION_CONCURRENCY } from '../providers/aws/index.js';
 
 // ------------------------------------------------------------------------------------------------
 // The organisation
@@ -404,8 +405,8 @@ function buildAws(spec: OrgSpec, total: number, rand: () => number, scopes: Scop
       // security groups and route tables: a suggestion for the AWS provider).
       regionChains.push(Math.max(...Object.values(lists)) + plChain);
     });
-    // Regions 8 at a time: at least the longest region, and at least the sum over 8.
-    const regionPhase = Math.max(Math.max(...regionChains), Math.ceil(regionChains.reduce((x, y) => x + y, 0) / 8));
+    // Regions REGION_CONCURRENCY at a time (the provider's): at least the longest region, and at least the sum over that.
+    const regionPhase = Math.max(Math.max(...regionChains), Math.ceil(regionChains.reduce((x, y) => x + y, 0) / REGION_CONCURRENCY));
     scopes.push({ provider: 'aws', scope: account, instances: n, requests, chain: 2 + regionPhase });
     world.accounts[account] = acct;
   });

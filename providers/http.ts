@@ -117,3 +117,12 @@ export function send(url: URL, o: HttpRequest = {}): Promise<HttpAnswer> {
     req.end(body);
   });
 }
+
+/**
+ * A request started ahead of its use (the next page of a listing): a failure is reported where it is awaited;
+ * if nothing awaits it (the listing was abandoned), it is not an unhandled rejection.
+ */
+export function ahead<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

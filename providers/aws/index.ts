@@ -25,13 +25,20 @@ export interface AwsOptions {
   /** --all-accounts --role-name R: every ACTIVE account of the organization, through role R. */
   allAccounts: boolean;
   roleName?: string;
-  /** Regions read in parallel within one account (EC2 throttles per account and region). */
+  /** Regions read in parallel within one account; default REGION_CONCURRENCY. */
   regionConcurrency?: number;
 }
 
 // Largest pages: DescribeInstances and DescribeSecurityGroups 5-1000; route tables and network ACLs 5-100;
 // prefix list entries up to 100; SSM 5-50 (SDK model documentation).
 const PAGE = { instances: 1000, securityGroups: 1000, routeTables: 100, networkAcls: 100, prefixListEntries: 100, ssm: 50 };
+
+/**
+ * Every region of an account at once: EC2 and SSM throttle per account and region, so regions do not share a
+ * quota, and a region that waits for a slot only lengthens the account's chain (with 8 at a time, 17 regions
+ * took three waves, and a throttled request held up its whole wave: 1k org, 10% faults, collect 5.4 -> 5.1 s).
+ */
+export const REGION_CONCURRENCY = 17;
 
 const ACCOUNT_IN_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/.+$/;
 
@@ -123,7 +130,7 @@ export class AwsProvider implements CloudProvider {
     } catch (e) {
       throw awsAuthError(e) ?? new ScopeError('aws', account, describeAwsError(e, `listing the regions of account ${account}`));
     }
-    const limit = pLimit(this.opts.regionConcurrency ?? 8);
+    const limit = pLimit(this.opts.regionConcurrency ?? REGION_CONCURRENCY);
     const parts = await Promise.all(regions.map((r) => limit(() => this.collectRegion(account, r))));
     const failed = parts.filter((p) => 'error' in p) as { region: string; error: string }[];
     if (failed.length === parts.length && parts.length > 0) throw new ScopeError('aws', account, failed.map((f) => `${f.region}: ${f.error}`).join('; '));

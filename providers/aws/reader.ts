@@ -19,7 +19,7 @@
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { withRetry, type Classified } from '../retry.js';
 import type { ProviderContext } from '../types.js';
-import { HttpTransportError, send } from '../http.js';
+import { ahead, HttpTransportError, send } from '../http.js';
 import { createRequire } from 'node:module';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -126,14 +126,15 @@ export class AwsReader {
     return withRetry(this.o.ctx, `${this.o.service}.${operation}`, () => this.once(operation, schema, input), classifyAws);
   }
 
-  /** Every page of a listing, following NextToken; each page as the SDK would give it. */
+  /** Every page of a listing, following NextToken, each as the SDK gives it; the next asked for before this one is mapped. */
   async *pages(operation: string, schema: unknown, input: Record<string, string | number | undefined>): AsyncGenerator<any> {
-    let token: string | undefined;
-    do {
-      const page = await this.call(operation, schema, { ...input, NextToken: token });
+    let next: Promise<any> | undefined = this.call(operation, schema, { ...input, NextToken: undefined });
+    while (next) {
+      const page: any = await next;
+      const token: string | undefined = page?.NextToken || undefined;
+      next = token ? ahead(this.call(operation, schema, { ...input, NextToken: token })) : undefined;
       yield page;
-      token = page?.NextToken || undefined;
-    } while (token);
+    }
   }
 
   private async once(operation: string, schema: unknown, input: Record<string, string | number | undefined>): Promise<any> {

@@ -13,7 +13,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { AuthError, UsageError } from '../../src/errors.js';
 import { isLoopbackHost } from '../endpoints.js';
-import { HttpTransportError, send, type HttpAnswer } from '../http.js';
+import { ahead, HttpTransportError, send, type HttpAnswer } from '../http.js';
 import { withRetry, type Classified } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 
@@ -306,13 +306,14 @@ export class ArmRest {
     return withRetry(this.ctx, operationOf(new URL(url, this.arm).href), () => this.send(url), classifyArm);
   }
 
-  /** The items of every page of a list, one page at a time, following nextLink. */
+  /** The items of every page of a list, following nextLink; the next page asked for before this one is mapped. */
   async *pages(path: string): AsyncGenerator<any[]> {
-    let next: string | undefined = path;
+    let next: Promise<any> | undefined = this.get(path);
     while (next) {
-      const page: any = await this.get(next);
+      const page: any = await next;
+      const link: string | undefined = page?.nextLink || undefined;
+      next = link ? ahead(this.get(link)) : undefined;
       yield (page?.value ?? []) as any[];
-      next = page?.nextLink || undefined;
     }
   }
 }

@@ -14,7 +14,7 @@ import type { Classified } from '../retry.js';
 import { withRetry } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 import { isLoopbackHost } from '../endpoints.js';
-import { HttpTransportError, send, type HttpAnswer } from '../http.js';
+import { ahead, HttpTransportError, send, type HttpAnswer } from '../http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -226,14 +226,20 @@ export class GcpRest {
     return withRetry(this.ctx, op, () => (limit ? limit(() => this.send(api, path, query)) : this.send(api, path, query)), classifyGcp);
   }
 
-  /** Every page of a list, one at a time: the raw answer of each (items, unreachables...), retried per page. */
+  /**
+   * Every page of a list: the raw answer of each (items, unreachables...), retried per page. The next page is
+   * asked for as soon as this one names it, before the caller maps this one: in a long listing the pages are
+   * the chain of round trips the audit waits for, and mapping a page (or the event loop being busy with
+   * other scopes) would otherwise be added to every link of it.
+   */
   async *pages(op: string, api: 'compute' | 'rm', path: string, query: Record<string, string | number | boolean | undefined>): AsyncGenerator<any> {
-    let token: string | undefined;
-    do {
-      const page = await this.get(op, api, path, { ...query, pageToken: token });
+    let next: Promise<any> | undefined = this.get(op, api, path, { ...query, pageToken: undefined });
+    while (next) {
+      const page: any = await next;
+      const token: string | undefined = page?.nextPageToken || undefined;
+      next = token ? ahead(this.get(op, api, path, { ...query, pageToken: token })) : undefined;
       yield page;
-      token = page?.nextPageToken || undefined;
-    } while (token);
+    }
   }
 }
 

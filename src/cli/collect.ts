@@ -10,7 +10,7 @@ import type { CloudProvider, ScopeInventory } from '../../providers/types.js';
  * (Compute Engine per project, EC2 per account and region, ARM per subscription and principal), so scopes in
  * flight do not share a quota; what bounds them is the work in flight on this side (sockets, pages being
  * mapped). A GCP project keeps up to 5 requests in flight (its listings), an Azure subscription 7, an AWS
- * account 8 regions x 5 listings: 32 / 32 / 8 scopes are ~160 / ~225 / ~320 requests in flight. More scopes
+ * account 17 regions x 5 listings: 32 / 32 / 8 scopes are ~160 / ~225 / ~680 requests in flight. More scopes
  * in flight let the one with the longest chain of pages start at once instead of waiting for a slot (measured
  * at 100,000 instances: collect 16.4 s with 16 / 16 / 8, 14.6 s with 32 / 40 / 8).
  */

@@ -13,6 +13,7 @@ export class Progress {
   }
 
   request(stats: RequestStats): void {
+    if (!this.io.stderrIsTTY) return; // called after every request: nothing to count when nothing is drawn
     const n = Object.values(stats.requests).reduce((a, b) => a + b, 0);
     this.reqText = `requests ${n}, retries ${stats.retries}, throttled ${stats.throttled}`;
     this.draw(false);
