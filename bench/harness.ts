@@ -86,3 +86,8 @@ export function phasesOf(stderr: string): Record<string, { s: number; rssMiB: nu
 /** "collect 1.23 s, engine 0.45 s, ..." from phasesOf. */
 export const phasesText = (phases: ReturnType<typeof phasesOf>): string =>
   Object.entries(phases).map(([p, x]) => `${p} ${fmt(x.s, 2)} s`).join(', ');
+
+/** "gcp 3.09 s, aws 3.55 s, azure 1.05 s": when each cloud had read all its scopes (RDPCLOUD_TIMINGS), the last one being the long pole. */
+export function collectedText(stderr: string): string {
+  return [...stderr.matchAll(/^timing: (\w+) collected at ([\d.]+) s/gm)].map((m) => `${m[1]} ${fmt(Number(m[2]), 2)} s`).join(', ');
+}

@@ -55,7 +55,7 @@ import { instance as ec2Instance, ipPermission, networkAcl, orgAccount, prefixLi
 import { startFakeAws, type AwsAccountWorld, type AwsFault, type AwsRegionWorld, type AwsWorld, type FakeAws } from '../test/fakes/aws/server.js';
 import { bastion, nsg as armNsg, nsgId, publicIpId, publicIp as armPublicIp, subnetId, vmStack, vnet as armVnet, vnetId } from '../test/fakes/azure/fixtures.js';
 import { startFakeArm, type ArmFault, type AzureSubscription, type AzureWorld, type FakeArm } from '../test/fakes/azure/server.js';
-import { fmt, phasesOf, phasesText, runCli, type Row, type Section } from './harness.js';
+import { collectedText, fmt, phasesOf, phasesText, runCli, type Row, type Section } from './harness.js';
 import { REGION_CONCURRENCY } from '../providers/aws/index.js';
 
 // ------------------------------------------------------------------------------------------------
@@ -860,7 +860,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       target: boundS * 1.3,
       targetNote: `1.3 x bound ${fmt(boundS, 2)} s`,
       ok: !wrong && best.wallS <= boundS * 1.3,
-      detail: `${runs > 1 ? `best of ${runs} (${clean.map((c) => fmt(c.wallS, 2)).join(' / ')} s); ` : ''}bound = ${bound.roundTrips} round trips x ${latencyMs} ms (gcp ${bound.byProvider.gcp}, aws ${bound.byProvider.aws}, azure ${bound.byProvider.azure}; concurrency ${concurrency.gcp}/${concurrency.aws}/${concurrency.azure}); phases: ${phasesText(best.phases)}; cpu: rdpcloud ${fmt(best.cpuS, 2)} s, the fakes ${fmt(best.fakesCpuS, 2)} s`,
+      detail: `${runs > 1 ? `best of ${runs} (${clean.map((c) => fmt(c.wallS, 2)).join(' / ')} s); ` : ''}bound = ${bound.roundTrips} round trips x ${latencyMs} ms (gcp ${bound.byProvider.gcp}, aws ${bound.byProvider.aws}, azure ${bound.byProvider.azure}; concurrency ${concurrency.gcp}/${concurrency.aws}/${concurrency.azure}); phases: ${phasesText(best.phases)}; each cloud read by ${collectedText(best.stderr)}; cpu: rdpcloud ${fmt(best.cpuS, 2)} s, the fakes ${fmt(best.fakesCpuS, 2)} s`,
     });
     rows.push({
       name: `${label}: peak RSS`,

@@ -23,6 +23,8 @@ export interface CollectOptions {
   tool: { name: string; version: string };
   /** Scopes done / total, for the progress line. */
   onScope?(done: number, total: number): void;
+  /** A provider has read all its scopes (RDPCLOUD_TIMINGS says when: which cloud is the long pole). */
+  onProviderDone?(provider: string, scopes: number): void;
   /** Keep only the scopes this shard owns (`--shard i/n`). */
   filterScopes?(provider: string, scopes: string[]): string[];
 }
@@ -65,7 +67,7 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
   const parts = await Promise.all(
     lists.map(({ p, scopes }) => {
       const limit = pLimit(Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY[p.id] ?? 8));
-      return Promise.all(
+      const all = Promise.all(
         scopes.map((scope) =>
           limit(async (): Promise<ScopeInventory> => {
             try {
@@ -80,6 +82,10 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
           }),
         ),
       );
+      return all.then((list) => {
+        opts.onProviderDone?.(p.id, list.length);
+        return list;
+      });
     }),
   );
   // Deterministic order whatever finished first: provider order, then scope order as listed.

@@ -6,6 +6,7 @@ import type { Inventory, Provider } from '../model/inventory.js';
 import { PROVIDERS } from '../model/inventory.js';
 import { resolveSource, type Source } from '../engine/sources.js';
 import { collectInventory } from './collect.js';
+import { timingsOn } from './timings.js';
 import { createProviders, impliedProviders } from './providers.js';
 import { Progress } from './progress.js';
 import { newStats, type CloudProvider } from '../../providers/types.js';
@@ -155,6 +156,7 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
     now: io.now,
     tool: { name: 'rdpcloud', version: VERSION },
     onScope: (done, total) => progress.scopes(done, total),
+    ...(timingsOn(io.env) ? { onProviderDone: (p: string, n: number) => io.stderr(`timing: ${p} collected at ${(performance.now() / 1000).toFixed(3)} s (${n} scopes)\n`) } : {}),
     ...(shard ? { filterScopes: (provider: string, scopes: string[]) => scopes.filter((sc) => inShard(shard, provider, sc)) } : {}),
   });
   progress.done();

@@ -3,13 +3,16 @@
 // Off by default: stderr stays for progress, warnings and errors.
 import type { Io } from './common.js';
 
+/** RDPCLOUD_TIMINGS set (and not 0). */
+export const timingsOn = (env: NodeJS.ProcessEnv): boolean => !!env.RDPCLOUD_TIMINGS && env.RDPCLOUD_TIMINGS !== '0';
+
 export class Timings {
   /** performance.now() counts from the process's start: the first phase ("start") is Node's boot and loading rdpcloud. */
   private last = 0;
   private readonly on: boolean;
 
   constructor(private readonly io: Io) {
-    this.on = !!io.env.RDPCLOUD_TIMINGS && io.env.RDPCLOUD_TIMINGS !== '0';
+    this.on = timingsOn(io.env);
   }
 
   /** The phase that has just ended. */
