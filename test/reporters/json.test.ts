@@ -9,6 +9,16 @@ import { audit, demoReport, tempDir } from './fixtures.js';
 
 const reference = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
 
+/** As evaluate() and the policies make them: results of one class share their reasons, findings their resource. */
+function sharedValues() {
+  const reasons = [{ layer: 'firewall', rule: 'default-allow-rdp', action: 'allow', why: 'source 0.0.0.0/0', ranges: ['0.0.0.0/0'] }];
+  const resource = { provider: 'gcp', scope: 'p', location: 'z', instance: 'vm', instanceId: '1' };
+  return {
+    results: Array.from({ length: 1200 }, (_, i) => ({ instance: `vm-${i}`, port: 3389, allowedRanges: i % 2 ? [] : ['0.0.0.0/0'], reasons })),
+    findings: Array.from({ length: 30 }, (_, i) => ({ policyId: `p${i % 3}`, resource, rules: i % 2 ? undefined : ['r'] })),
+  };
+}
+
 describe('JSON report in pieces', () => {
   it('joins to JSON.stringify(report, null, 2) on the demo report', async () => {
     const report = await demoReport();
@@ -25,6 +35,11 @@ describe('JSON report in pieces', () => {
     ['empty arrays and an undefined field', { schemaVersion: 2, results: [], findings: [], drift: undefined }],
     ['nested arrays, empty objects and strings with newlines and quotes', { a: [[1, [2, {}]], { b: [] }], s: 'line\none "two"\t', n: null, t: true }],
     ['an array of scalars and nulls', { xs: [1, 'two', null, false], o: { deep: { deeper: [{ k: 'v' }] } } }],
+    ['one list of reasons shared by many elements, and one resource object by several', sharedValues()],
+    [
+      'elements that are not plain objects, and fields JSON leaves out or converts',
+      { xs: [new Date(0), { toJSON: () => ({ as: 'json' }) }, [1, [2]], undefined, () => 1, { u: undefined, f: () => 1, d: new Date(0), n: Number.NaN, e: {}, a: [] }, Object.assign(Object.create(null), { bare: true })] },
+    ],
   ])('joins to the reference with %s', (_name, value) => {
     expect(jsonReport(value as unknown as Report)).toBe(reference(value));
   });
