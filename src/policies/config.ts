@@ -65,8 +65,8 @@ const configSchema = {
 };
 
 // Compiled when an rdpcloud.yaml is first read: most runs have none.
-let configValidator: ReturnType<typeof ajv.compile> | undefined;
-const validateConfig = () => (configValidator ??= ajv.compile(configSchema));
+let configValidator: ReturnType<ReturnType<typeof ajv>['compile']> | undefined;
+const validateConfig = () => (configValidator ??= ajv().compile(configSchema));
 
 export interface Config {
   file: string;

@@ -71,11 +71,11 @@ const compliance = {
 };
 
 // Compiled on first use, each on its own: the start of every command pays only for what it reads.
-type Validator = ReturnType<typeof ajv.compile>;
+type Validator = ReturnType<ReturnType<typeof ajv>['compile']>;
 const compiled = new Map<object, Validator>();
 const validatorOf = (schema: object): Validator => {
   let v = compiled.get(schema);
-  if (!v) compiled.set(schema, (v = ajv.compile(schema)));
+  if (!v) compiled.set(schema, (v = ajv().compile(schema)));
   return v;
 };
 const validatePolicy = () => validatorOf(policySchema);

@@ -3,12 +3,22 @@
 // integer") and reported together.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Document, Node } from 'yaml';
+import type { Ajv as AjvType, ErrorObject, ValidateFunction } from 'ajv';
 import { InputError } from '../errors.js';
 
-// verbose: the errors carry their schema, so an unknown field can list the ones expected.
-export const ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
+// yaml and Ajv are loaded when a YAML file is first read (~50 ms at start otherwise): an audit with the
+// compiled built-in catalog and no rdpcloud.yaml reads none.
+const require = createRequire(import.meta.url);
+let yamlLib: typeof import('yaml') | undefined;
+const yaml = () => (yamlLib ??= require('yaml') as typeof import('yaml'));
+let instance: AjvType | undefined;
+/** The Ajv instance that checks user files (verbose: the errors carry their schema, so an unknown field can list the ones expected). */
+export function ajv(): AjvType {
+  instance ??= new (require('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
+  return instance;
+}
 
 /** A path as the user should read it: relative to the working directory when inside it, else absolute. */
 export function shownPath(path: string, cwd: string): string {
@@ -35,6 +45,7 @@ export async function readYaml(file: string, shown = file): Promise<YamlFile> {
 }
 
 export function parseYaml(text: string, file: string): YamlFile {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
@@ -58,6 +69,7 @@ export function parseYaml(text: string, file: string): YamlFile {
 }
 
 function offsetOf(doc: Document, path: (string | number)[], key?: boolean): number {
+  const { isMap, isScalar } = yaml();
   for (let n = path.length; n >= 0; n--) {
     const sub = path.slice(0, n);
     if (key && n === path.length && n > 0) {

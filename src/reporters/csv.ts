@@ -1,5 +1,5 @@
 // `--format csv`: one row per policy x resource, for spreadsheets and ad-hoc joins. RFC 4180 quoting.
-import { stringify } from 'csv-stringify/sync';
+import { createRequire } from 'node:module';
 import type { Report } from '../model/results.js';
 import { refOf, titleOf } from './common.js';
 
@@ -30,5 +30,7 @@ export function csvReport(report: Report): string {
   // escape_formulas: names come from the clouds (an AWS Name tag, an NSG rule name, a description can be any
   // text), and a field a spreadsheet reads as a formula (=, +, -, @, tab, CR first) would run on opening
   // (CSV injection, OWASP): such a field gets a leading ', which spreadsheets show as text.
+  // csv-stringify is loaded when a CSV report is written, not at every start.
+  const { stringify } = createRequire(import.meta.url)('csv-stringify/sync') as typeof import('csv-stringify/sync');
   return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
 }
