@@ -92,7 +92,7 @@ export class AwsReader {
   private target?: Promise<{ url: URL; signer: InstanceType<SignatureV4Ctor> }>;
   /** What the protocol's deserializer is given as its context (the client's configuration), made once. */
   private serdeContext?: Record<string, unknown>;
-  /** Seconds the server's clock is ahead of ours, learnt from a clock-skew answer's Date header. */
+  /** How far (ms) the server's clock is ahead of ours, learnt from a clock-skew answer's Date header. */
   private clockOffsetMs = 0;
 
   constructor(private readonly o: ReaderOptions) {
@@ -119,6 +119,11 @@ export class AwsReader {
       return { url: new URL(ep.url.href), signer };
     })();
     return this.target;
+  }
+
+  /** The endpoint the requests go to (the SDK's rules for this region and settings). */
+  async endpoint(): Promise<string> {
+    return (await this.resolve()).url.href;
   }
 
   /** One call (an operation and its parameters), retried by rdpcloud's policy; the SDK's output or exception. */

@@ -155,6 +155,21 @@ describe('requests: what the SDK sends, validly signed', () => {
   });
 });
 
+describe('endpoints: the SDK\'s rules for the region and settings', () => {
+  // https://docs.aws.amazon.com/general/latest/gr/ec2-service.html and ssm.html (service endpoints)
+  it.each([
+    ['ec2', 'eu-west-1', {}, 'https://ec2.eu-west-1.amazonaws.com/'],
+    ['ssm', 'eu-west-1', {}, 'https://ssm.eu-west-1.amazonaws.com/'],
+    ['ec2', 'us-east-1', { useFipsEndpoint: true }, 'https://ec2-fips.us-east-1.amazonaws.com/'],
+    ['ec2', 'cn-north-1', {}, 'https://ec2.cn-north-1.amazonaws.com.cn/'],
+    ['ec2', 'us-gov-west-1', {}, 'https://ec2.us-gov-west-1.amazonaws.com/'],
+    ['ec2', 'eu-west-1', { endpoint: 'http://127.0.0.1:4566' }, 'http://127.0.0.1:4566/'],
+  ] as const)('%s in %s %o -> %s', async (service, region, settings, expected) => {
+    const client = service === 'ec2' ? new EC2Client({ region, credentials: CREDS, ...settings }) : new SSMClient({ region, credentials: CREDS, ...settings });
+    expect(await new AwsReader({ service, region, client, credentials: async () => CREDS, ctx: ctx() }).endpoint()).toBe(expected);
+  });
+});
+
 const ec2Error = (code: string, message: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>${code}</Code><Message>${message}</Message></Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>`;
 
 describe('errors: the SDK exception, retried as the SDK would', () => {
