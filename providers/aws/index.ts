@@ -2,7 +2,9 @@
 // API allows. Per account and region, all paged at the largest page: DescribeInstances, DescribeSecurityGroups,
 // DescribeRouteTables, DescribeNetworkAcls, SSM DescribeInstanceInformation; GetManagedPrefixListEntries once
 // per prefix list the rules or routes name. Nothing per instance. Accounts: the caller's own, --role-arn per
-// account, or every ACTIVE account of the organization (--all-accounts --role-name R).
+// account, or every ACTIVE account of the organization (--all-accounts --role-name R). The listings are sent
+// by reader.ts (the SDK's endpoint rules, signer and protocol, without its per-request middleware); STS and
+// Organizations through the SDK clients.
 import type { Instance as Ec2Instance, NetworkAcl, PrefixListEntry, Region, Reservation, RouteTable, SecurityGroup } from '@aws-sdk/client-ec2';
 import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
