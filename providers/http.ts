@@ -8,8 +8,11 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
 
-/** Connections are kept and reused per host; as many sockets as requests in flight (the callers limit those). */
-const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
+/**
+ * Connections are kept and reused per host; as many sockets as requests in flight (the callers limit those).
+ * The AWS SDK clients of a run (STS, Organizations) are given the same agents (aws/client.ts).
+ */
+export const agents = { http: new HttpAgent({ keepAlive: true, maxSockets: 256 }), https: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
 
 export interface HttpAnswer {
   status: number;
@@ -38,6 +41,12 @@ export interface HttpRequest {
   timeoutMs?: number;
 }
 
+/** System error codes of a failure worth retrying: the connection, not the request, went wrong. */
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** A transport failure that a retry may not meet again. */
+export const isTransient = (err: unknown): boolean => err instanceof HttpTransportError && TRANSIENT_CODES.has(err.code);
+
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 function toHeaders(res: IncomingMessage): Headers {
@@ -63,7 +72,7 @@ function decoded(res: IncomingMessage): Readable {
   }
 }
 
-/** Sends one request and reads the whole answer; rejects with HttpTransportError when no answer came. */
+/** Sends one request and reads the whole answer; rejects with HttpTransportError (and only that) when no answer came. */
 export function send(url: URL, o: HttpRequest = {}): Promise<HttpAnswer> {
   const https = url.protocol === 'https:';
   const body = o.body === undefined ? undefined : Buffer.from(o.body, 'utf8');
@@ -75,40 +84,44 @@ export function send(url: URL, o: HttpRequest = {}): Promise<HttpAnswer> {
       const err = e as NodeJS.ErrnoException;
       reject(e instanceof HttpTransportError ? e : new HttpTransportError(`${url.origin}: ${err?.message ?? String(e)}`, err?.code ?? fallback));
     };
-    const req = (https ? httpsRequest : httpRequest)(
-      url,
-      {
-        method: o.method ?? 'GET',
-        agent: https ? agents.https : agents.http,
-        headers: { 'accept-encoding': 'gzip, br, deflate', ...(body ? { 'content-length': String(body.length) } : {}), ...o.headers },
-      },
-      (res) => {
-        const stream = decoded(res);
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('error', (e) => fail(e));
-        res.on('aborted', () => fail(new HttpTransportError(`${url.origin}: the answer was cut off`, 'ECONNRESET')));
-        stream.on('end', () => {
-          if (settled) return;
-          settled = true;
-          const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          // Made when asked for: most answers need only one of them, error answers their headers.
-          let headers: Headers | undefined;
-          let text: string | undefined;
-          resolve({
-            status: res.statusCode ?? 0,
-            rawHeaders: res.headers,
-            body,
-            get text() {
-              return (text ??= body.toString('utf8'));
-            },
-            get headers() {
-              return (headers ??= toHeaders(res));
-            },
-          });
+    const onAnswer = (res: IncomingMessage) => {
+      const stream = decoded(res);
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('error', (e) => fail(e));
+      res.on('aborted', () => fail(new HttpTransportError(`${url.origin}: the answer was cut off`, 'ECONNRESET')));
+      stream.on('end', () => {
+        if (settled) return;
+        settled = true;
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        // Made when asked for: most answers need only one of them, error answers their headers.
+        let headers: Headers | undefined;
+        let text: string | undefined;
+        resolve({
+          status: res.statusCode ?? 0,
+          rawHeaders: res.headers,
+          body,
+          get text() {
+            return (text ??= body.toString('utf8'));
+          },
+          get headers() {
+            return (headers ??= toHeaders(res));
+          },
         });
-      },
-    );
+      });
+    };
+    const options = {
+      method: o.method ?? 'GET',
+      agent: https ? agents.https : agents.http,
+      headers: { 'accept-encoding': 'gzip, br, deflate', ...(body ? { 'content-length': String(body.length) } : {}), ...o.headers },
+    };
+    let req: ReturnType<typeof httpRequest>;
+    try {
+      req = https ? httpsRequest(url, options, onAnswer) : httpRequest(url, options, onAnswer);
+    } catch (e) {
+      fail(e); // a request Node refuses to make (a bad header value): no answer, as a transport failure
+      return;
+    }
     req.setTimeout(o.timeoutMs ?? DEFAULT_TIMEOUT_MS, () => {
       fail(new HttpTransportError(`${url.origin}: no answer within ${Math.round((o.timeoutMs ?? DEFAULT_TIMEOUT_MS) / 1000)} s`, 'ETIMEDOUT'));
       req.destroy();

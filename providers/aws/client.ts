@@ -8,8 +8,7 @@ import { backoffDelay } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 import { isLoopbackHost } from '../endpoints.js';
 import { credentialProviders, stsSdk } from './sdk.js';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import { agents } from '../http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -93,7 +92,8 @@ export function clientConfig(base: ClientBase, service: 'EC2' | 'STS' | 'SSM' | 
 export class SharedClientSettings {
   private resolved?: Record<string, unknown>;
   private pending?: Promise<void>;
-  private readonly agents = { httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }), httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }) };
+  /** The run's kept connections (providers/http.ts), which the audit's readers use too. */
+  private readonly agents = { httpAgent: agents.http, httpsAgent: agents.https };
 
   config(): Record<string, unknown> {
     return { requestHandler: this.agents, ...this.resolved };

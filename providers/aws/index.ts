@@ -102,11 +102,11 @@ export class AwsProvider implements CloudProvider {
     let c = this.templates.get(key);
     if (!c) {
       if (service === 'ec2') {
-        const ec2 = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region, undefined));
+        const ec2 = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region));
         useFastXml(ec2, EC2_READS);
         this.base.shared?.learn(ec2);
         c = ec2;
-      } else c = new (ssmSdk().SSMClient)(clientConfig(this.base, 'SSM', region, undefined));
+      } else c = new (ssmSdk().SSMClient)(clientConfig(this.base, 'SSM', region));
       this.templates.set(key, c);
     }
     return c;
@@ -156,14 +156,6 @@ export class AwsProvider implements CloudProvider {
     const ec2 = this.reader('ec2', account, region);
     const sdk = ec2Sdk();
     const settle = <T>(p: Promise<T>) => p.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
-    const all = async <T>(pages: AsyncIterable<any>, pick: (p: any) => T[] | undefined): Promise<T[]> => {
-      const out: T[] = [];
-      for await (const page of pages) {
-        const items = pick(page);
-        if (items) for (const x of items) out.push(x);
-      }
-      return out;
-    };
     const [instances, sgs, rts, acls, ssm] = await Promise.all([
       // Each page of instances is mapped as it arrives: the SDK's objects for all of them are never held at once.
       settle(all(ec2.pages('DescribeInstances', sdk.DescribeInstances$, { MaxResults: PAGE.instances }), (p) => ((p.Reservations ?? []) as Reservation[]).flatMap((r) => (r.Instances ?? []) as Ec2Instance[]).map((i) => mapInstance(i, account, region)).filter((m): m is MappedInstance => !!m))),
@@ -203,10 +195,17 @@ export class AwsProvider implements CloudProvider {
     return mapped;
   }
 
-  private async ssm(account: string, region: string): Promise<InstanceInformation[]> {
-    const out: InstanceInformation[] = [];
-    const pages = this.reader('ssm', account, region).pages('DescribeInstanceInformation', ssmSdk().DescribeInstanceInformation$, { MaxResults: PAGE.ssm });
-    for await (const page of pages) for (const x of (page.InstanceInformationList ?? []) as InstanceInformation[]) out.push(x);
-    return out;
+  private ssm(account: string, region: string): Promise<InstanceInformation[]> {
+    return all(this.reader('ssm', account, region).pages('DescribeInstanceInformation', ssmSdk().DescribeInstanceInformation$, { MaxResults: PAGE.ssm }), (p) => p.InstanceInformationList as InstanceInformation[]);
   }
+}
+
+/** The items of every page, `pick`ed from each as it arrives. */
+async function all<T>(pages: AsyncIterable<any>, pick: (page: any) => T[] | undefined): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) {
+    const items = pick(page);
+    if (items) for (const x of items) out.push(x);
+  }
+  return out;
 }

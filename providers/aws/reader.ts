@@ -19,24 +19,12 @@
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { withRetry, type Classified } from '../retry.js';
 import type { ProviderContext } from '../types.js';
-import { ahead, HttpTransportError, send } from '../http.js';
-import { createRequire } from 'node:module';
+import { ahead, HttpTransportError, isTransient, send } from '../http.js';
+import { signatureV4, smithyRetry, smithySchema } from './sdk.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-const require = createRequire(import.meta.url);
 type SignatureV4Ctor = typeof import('@smithy/signature-v4').SignatureV4;
-type Retry = typeof import('@smithy/core/retry');
-type Schema = typeof import('@smithy/core/schema');
-let signerCtor: SignatureV4Ctor | undefined;
-let retry: Retry | undefined;
-let schemas: Schema | undefined;
-const sdk = () => {
-  signerCtor ??= (require('@smithy/signature-v4') as typeof import('@smithy/signature-v4')).SignatureV4;
-  retry ??= require('@smithy/core/retry') as Retry;
-  schemas ??= require('@smithy/core/schema') as Schema;
-  return { SignatureV4: signerCtor, retry, schemas };
-};
 
 /**
  * An operation's schema as the SDK's deserialization step hands it to the protocol: a client package exports
@@ -47,7 +35,7 @@ function operationOf(ref: unknown): unknown {
   let op = operations.get(ref as object);
   if (!op) {
     const [, ns, n, t, i, o] = ref as unknown[];
-    operations.set(ref as object, (op = sdk().schemas.operation(ns as string, n as string, t as any, i as any, o as any)));
+    operations.set(ref as object, (op = smithySchema().operation(ns as string, n as string, t as any, i as any, o as any)));
   }
   return op;
 }
@@ -55,12 +43,10 @@ function operationOf(ref: unknown): unknown {
 /** The EC2 Query API version every EC2 operation is sent with (the SDK's service shape). */
 export const EC2_API_VERSION = '2016-11-15';
 
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 /** The SDK's way of telling errors apart, as its standard retry strategy does. */
 export function classifyAws(err: unknown): Classified {
-  if (err instanceof HttpTransportError) return { retryable: TRANSIENT_CODES.has(err.code), throttled: false };
-  const { isThrottlingError, isTransientError, isServerError, isClockSkewError } = sdk().retry;
+  if (err instanceof HttpTransportError) return { retryable: isTransient(err), throttled: false };
+  const { isThrottlingError, isTransientError, isServerError, isClockSkewError } = smithyRetry();
   const e = err as any;
   if (isThrottlingError(e)) return { retryable: true, throttled: true };
   if (isClockSkewError(e) || isTransientError(e) || isServerError(e)) return { retryable: true, throttled: false };
@@ -108,7 +94,7 @@ export class AwsReader {
       if (custom) params.Endpoint = `${custom.protocol}//${custom.hostname}${custom.port ? `:${custom.port}` : ''}${custom.path ?? ''}`;
       const ep = c.endpointProvider(params, {});
       const scheme = ep.properties?.authSchemes?.find((s: any) => String(s?.name ?? '').startsWith('sigv4'));
-      const { SignatureV4 } = sdk();
+      const { SignatureV4 } = signatureV4();
       const signer = new SignatureV4({
         service: scheme?.signingName ?? this.o.service,
         region: scheme?.signingRegion ?? this.o.region,
@@ -133,7 +119,7 @@ export class AwsReader {
 
   /** Every page of a listing, following NextToken, each as the SDK gives it; the next asked for before this one is mapped. */
   async *pages(operation: string, schema: unknown, input: Record<string, string | number | undefined>): AsyncGenerator<any> {
-    let next: Promise<any> | undefined = this.call(operation, schema, { ...input, NextToken: undefined });
+    let next: Promise<any> | undefined = this.call(operation, schema, input);
     while (next) {
       const page: any = await next;
       const token: string | undefined = page?.NextToken || undefined;
@@ -171,7 +157,7 @@ export class AwsReader {
     } catch (e) {
       // A clock-skew answer says the server's time: the retry is signed with it (as the SDK does).
       const date = Date.parse(headerRecord.date ?? '');
-      if (Number.isFinite(date) && sdk().retry.isClockSkewError(e as any)) this.clockOffsetMs = date - Date.now();
+      if (Number.isFinite(date) && smithyRetry().isClockSkewError(e as any)) this.clockOffsetMs = date - Date.now();
       throw e;
     }
   }

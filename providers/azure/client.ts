@@ -13,7 +13,7 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { HttpClient, PipelinePolicy, PipelineRequest } from '@azure/core-rest-pipeline';
 import { AuthError, UsageError } from '../../src/errors.js';
 import { isLoopbackHost } from '../endpoints.js';
-import { ahead, HttpTransportError, send, type HttpAnswer } from '../http.js';
+import { ahead, HttpTransportError, isTransient, send } from '../http.js';
 import { withRetry, type Classified } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 
@@ -198,17 +198,7 @@ export class ArmHttpError extends Error {
   }
 }
 
-class ArmTransportError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 const RETRY_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Seconds to wait from retry-after-ms / x-ms-retry-after-ms (ms) or Retry-After (seconds or an HTTP date). */
 export function retryAfterSeconds(h: Headers | undefined, now = Date.now()): number | undefined {
@@ -232,7 +222,7 @@ export function classifyArm(err: unknown): Classified {
     const ra = retryAfterSeconds(err.headers);
     return { retryable: true, throttled: err.statusCode === 429, ...(ra !== undefined ? { retryAfterSeconds: ra } : {}) };
   }
-  if (err instanceof ArmTransportError && TRANSIENT_CODES.has(err.code)) return { retryable: true, throttled: false };
+  if (isTransient(err)) return { retryable: true, throttled: false };
   return { retryable: false, throttled: false };
 }
 
@@ -278,7 +268,7 @@ export class ArmRest {
     }
     const loopbackOverride = this.override && u.origin === this.override.origin;
     if (u.protocol !== 'https:' && !(loopbackOverride && isLoopbackHost(u.hostname))) {
-      throw new ArmTransportError(`refusing to send a token to ${u.origin} over plain http`, 'EINSECURE');
+      throw new HttpTransportError(`refusing to send a token to ${u.origin} over plain http`, 'EINSECURE');
     }
     return u;
   }
@@ -286,18 +276,13 @@ export class ArmRest {
   private async send(url: string): Promise<any> {
     const target = this.target(url);
     const token = await this.bearer();
-    let res: HttpAnswer;
-    try {
-      res = await send(target, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeoutMs: TIMEOUT_MS });
-    } catch (e) {
-      throw new ArmTransportError(e instanceof HttpTransportError ? e.message : `${target.origin}: ${String(e)}`, e instanceof HttpTransportError ? e.code : 'ECONNRESET');
-    }
+    const res = await send(target, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, timeoutMs: TIMEOUT_MS });
     const text = res.text;
     if (res.status < 200 || res.status > 299) throw new ArmHttpError(res.status, text, res.headers);
     try {
       return text ? JSON.parse(text) : {};
     } catch {
-      throw new ArmTransportError(`${target.origin}${target.pathname}: the answer is not JSON`, 'EBADJSON');
+      throw new HttpTransportError(`${target.origin}${target.pathname}: the answer is not JSON`, 'EBADJSON');
     }
   }
 

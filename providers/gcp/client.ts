@@ -14,7 +14,7 @@ import type { Classified } from '../retry.js';
 import { withRetry } from '../retry.js';
 import type { ProviderContext } from '../types.js';
 import { isLoopbackHost } from '../endpoints.js';
-import { ahead, HttpTransportError, send, type HttpAnswer } from '../http.js';
+import { ahead, HttpTransportError, send, TRANSIENT_CODES } from '../http.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -119,7 +119,6 @@ export function readGcpError(err: unknown): GcpError {
 }
 
 const RETRY_403 = new Set(['rateLimitExceeded', 'userRateLimitExceeded', 'RATE_LIMIT_EXCEEDED']);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export function classifyGcp(err: unknown): Classified {
   const { status, reason } = readGcpError(err);
@@ -128,6 +127,7 @@ export function classifyGcp(err: unknown): Classified {
   if (status === 429) return { retryable: true, throttled: true, ...ra };
   if (status === 403 && reason && RETRY_403.has(reason)) return { retryable: true, throttled: true, ...ra };
   if (status && [500, 502, 503, 504].includes(status)) return { retryable: true, throttled: false, ...ra };
+  // Ours (HttpTransportError) and the gax clients' (callOnce) both carry the system error code.
   const code = (err as any)?.code;
   if (typeof code === 'string' && TRANSIENT_CODES.has(code)) return { retryable: true, throttled: false };
   return { retryable: false, throttled: false };
@@ -158,16 +158,6 @@ export class GcpHttpError extends Error {
     super(body || `HTTP ${status}`);
     this.code = status;
     this.response = { status, headers };
-  }
-}
-
-/** A transport failure (reset, refused, timeout) with the system error code classifyGcp knows. */
-class GcpTransportError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-  ) {
-    super(message);
   }
 }
 
@@ -202,18 +192,13 @@ export class GcpRest {
     const url = new URL(this.base[api] + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     const headers = await this.headers();
-    let res: HttpAnswer;
-    try {
-      res = await send(url, { headers: { ...headers, accept: 'application/json' }, timeoutMs: TIMEOUT_MS });
-    } catch (e) {
-      throw new GcpTransportError(e instanceof HttpTransportError ? e.message : `${url.origin}: ${String(e)}`, e instanceof HttpTransportError ? e.code : 'ECONNRESET');
-    }
+    const res = await send(url, { headers: { ...headers, accept: 'application/json' }, timeoutMs: TIMEOUT_MS });
     const text = res.text;
     if (res.status < 200 || res.status > 299) throw new GcpHttpError(res.status, text, res.headers);
     try {
       return text ? JSON.parse(text) : {};
     } catch {
-      throw new GcpTransportError(`${url.origin}${url.pathname}: the answer is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')})`, 'EBADJSON');
+      throw new HttpTransportError(`${url.origin}${url.pathname}: the answer is not JSON (${text.slice(0, 80).replace(/\s+/g, ' ')})`, 'EBADJSON');
     }
   }
 
@@ -233,7 +218,7 @@ export class GcpRest {
    * other scopes) would otherwise be added to every link of it.
    */
   async *pages(op: string, api: 'compute' | 'rm', path: string, query: Record<string, string | number | boolean | undefined>): AsyncGenerator<any> {
-    let next: Promise<any> | undefined = this.get(op, api, path, { ...query, pageToken: undefined });
+    let next: Promise<any> | undefined = this.get(op, api, path, query);
     while (next) {
       const page: any = await next;
       const token: string | undefined = page?.nextPageToken || undefined;

@@ -1,7 +1,7 @@
 // The inventory's JSON Schema (draft-07), checked on load with Ajv. Every problem is collected and named by
 // its path in the file ("instances[3].nics[0].path: must be string"), then the user gets them together.
-import { createRequire } from 'node:module';
 import type { ValidateFunction } from 'ajv';
+import { lazyRequire } from '../lazy.js';
 import { INVENTORY_SCHEMA_VERSION, type Inventory } from './inventory.js';
 
 const str = { type: 'string' };
@@ -121,7 +121,8 @@ export const inventorySchema = {
 
 // Ajv loaded and the schema compiled when an inventory is first read (--from, merge): a live audit never needs it.
 let compiled: ValidateFunction | undefined;
-const inventoryValidator = () => (compiled ??= new (createRequire(import.meta.url)('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false }).compile(inventorySchema));
+const ajv = lazyRequire<typeof import('ajv')>('ajv');
+const inventoryValidator = () => (compiled ??= new (ajv().Ajv)({ allErrors: true, strict: false }).compile(inventorySchema));
 
 /** "/instances/3/nics/0/path" -> "instances[3].nics[0].path" */
 function fieldName(pointer: string): string {

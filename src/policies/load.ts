@@ -175,9 +175,7 @@ export async function loadCatalog(o: LoadOptions = {}): Promise<PolicyCatalog> {
   const cwd = o.cwd ?? process.cwd();
   const problems: string[] = [];
   const policies: Policy[] = [];
-  const files = await yamlFiles(root);
-  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
-  const hash = catalogHash(files.map((f, i) => [relative(root, f), texts[i]!]));
+  const { files, texts, hash } = await readBuiltins(root);
   const built = o.builtinDir ? undefined : await precompiled(hash, root);
   const mappings: { y: YamlFile; path: string }[] = [];
   if (built) for (const p of built) policies.push(p);
@@ -263,11 +261,16 @@ function loaderText(): string {
   return loader;
 }
 
-/** The hash a compiled catalog of the policy files under `root` carries. */
-export async function builtinHash(root: string): Promise<string> {
+/** The policy files under `root`, their texts, and the hash a compiled catalog of them carries. */
+async function readBuiltins(root: string): Promise<{ files: string[]; texts: string[]; hash: string }> {
   const files = await yamlFiles(root);
   const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
-  return catalogHash(files.map((f, i) => [relative(root, f), texts[i]!]));
+  return { files, texts, hash: catalogHash(files.map((f, i) => [relative(root, f), texts[i]!])) };
+}
+
+/** The hash a compiled catalog of the policy files under `root` carries. */
+export async function builtinHash(root: string): Promise<string> {
+  return (await readBuiltins(root)).hash;
 }
 
 export interface CompiledCatalog {

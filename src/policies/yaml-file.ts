@@ -3,20 +3,19 @@
 // integer") and reported together.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
-import { createRequire } from 'node:module';
 import type { Document, Node } from 'yaml';
 import type { Ajv as AjvType, ErrorObject, ValidateFunction } from 'ajv';
 import { InputError } from '../errors.js';
+import { lazyRequire } from '../lazy.js';
 
 // yaml and Ajv are loaded when a YAML file is first read (~50 ms at start otherwise): an audit with the
 // compiled built-in catalog and no rdpcloud.yaml reads none.
-const require = createRequire(import.meta.url);
-let yamlLib: typeof import('yaml') | undefined;
-const yaml = () => (yamlLib ??= require('yaml') as typeof import('yaml'));
+const yaml = lazyRequire<typeof import('yaml')>('yaml');
+const ajvLib = lazyRequire<typeof import('ajv')>('ajv');
 let instance: AjvType | undefined;
 /** The Ajv instance that checks user files (verbose: the errors carry their schema, so an unknown field can list the ones expected). */
 export function ajv(): AjvType {
-  instance ??= new (require('ajv') as typeof import('ajv')).Ajv({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
+  instance ??= new (ajvLib().Ajv)({ allErrors: true, strict: false, allowUnionTypes: true, verbose: true });
   return instance;
 }
 

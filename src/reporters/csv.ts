@@ -1,7 +1,10 @@
 // `--format csv`: one row per policy x resource, for spreadsheets and ad-hoc joins. RFC 4180 quoting.
-import { createRequire } from 'node:module';
 import type { Report } from '../model/results.js';
 import { refOf, titleOf } from './common.js';
+import { lazyRequire } from '../lazy.js';
+
+// csv-stringify is loaded when a CSV report is written, not at every start.
+const csv = lazyRequire<typeof import('csv-stringify/sync')>('csv-stringify/sync');
 
 export const CSV_COLUMNS = ['status', 'severity', 'policy', 'title', 'provider', 'scope', 'location', 'resource', 'resourceId', 'ref', 'source', 'message', 'rules', 'remediation', 'suppressed', 'suppressedUntil', 'baseline'] as const;
 
@@ -30,7 +33,5 @@ export function csvReport(report: Report): string {
   // escape_formulas: names come from the clouds (an AWS Name tag, an NSG rule name, a description can be any
   // text), and a field a spreadsheet reads as a formula (=, +, -, @, tab, CR first) would run on opening
   // (CSV injection, OWASP): such a field gets a leading ', which spreadsheets show as text.
-  // csv-stringify is loaded when a CSV report is written, not at every start.
-  const { stringify } = createRequire(import.meta.url)('csv-stringify/sync') as typeof import('csv-stringify/sync');
-  return stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
+  return csv().stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
 }

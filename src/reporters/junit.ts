@@ -2,14 +2,15 @@
 // testcase per policy x resource: fail -> <failure>, error -> <error>, not-applicable and suppressed ->
 // <skipped> with the reason. Failed scopes are a suite of their own, each an <error>, so a lost project is
 // as visible as a failing check.
-import { createRequire } from 'node:module';
 import type { XMLBuilder } from 'fast-xml-parser';
+import { lazyRequire } from '../lazy.js';
 import type { Finding, Report } from '../model/results.js';
 import { refOf, titleOf } from './common.js';
 
 // fast-xml-parser is loaded when a JUnit report is first written (~25 ms at every start otherwise).
+const fxp = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
 let built: XMLBuilder | undefined;
-const builder = () => (built ??= new (createRequire(import.meta.url)('fast-xml-parser') as typeof import('fast-xml-parser')).XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, suppressEmptyNode: true, processEntities: true }));
+const builder = () => (built ??= new (fxp().XMLBuilder)({ ignoreAttributes: false, attributeNamePrefix: '@', format: true, suppressEmptyNode: true, processEntities: true }));
 
 function testcase(f: Finding, classname: string) {
   const tc: Record<string, unknown> = { '@name': refOf(f), '@classname': classname, '@time': '0' };
