@@ -4,7 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import type { Inventory } from '../model/inventory.js';
-import { REPORT_SCHEMA_VERSION, type PolicySummary, type Report, type Severity } from '../model/results.js';
+import { REPORT_SCHEMA_VERSION, type Finding, type PolicySummary, type Report, type Severity } from '../model/results.js';
 import { evaluate } from '../engine/evaluate.js';
 import { atOrAbove } from '../engine/grade.js';
 import { parsePort, resolveSource, type Source } from '../engine/sources.js';
@@ -13,7 +13,7 @@ import { applyOverrides, choosePolicies, loadCatalog } from '../policies/load.js
 import { runContext, runPolicies } from '../policies/run.js';
 import { shownPath } from '../policies/yaml-file.js';
 import { applySuppressions } from '../policies/suppressions.js';
-import { compareBaseline } from '../policies/baseline.js';
+import { compareBaseline, findingKey } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
 import { FORMATS, formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { Progress } from './progress.js';
@@ -145,7 +145,14 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   timings.done('engine');
   const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label, ...(config?.mustReach[s.label] ? { mustReach: config.mustReach[s.label] } : {}) }));
   const shard = parseShard(o.shard);
-  const raw = runPolicies(policies, runContext(inv, ev, port, declared), (rs) => inShard(shard, rs.provider, rs.scope));
+  // Rule sets with --shard. A saved inventory is judged whole, so each rule set is reported by the shard that
+  // owns its scope, once. A live shard read only its scopes, and a rule set it sees may be another shard's (a
+  // Shared VPC host network, an organisation policy) that no shard would report otherwise: it reports every
+  // rule set it sees, with the users it sees, and `rdpcloud merge` joins them (identical findings once; a rule
+  // is unused when no shard uses it).
+  const live = !!shard && !o.from;
+  const seenIn = live ? `shard ${shard.index}/${shard.count}` : undefined;
+  const raw = runPolicies(policies, runContext(inv, ev, port, declared, seenIn), (rs) => live || inShard(shard, rs.provider, rs.scope));
   timings.done('policies');
   const { findings: suppressed, unused } = applySuppressions(raw, config?.suppressions ?? [], io.now());
   for (const s of unused) io.stderr(`warning: ${s.where}: the suppression of ${s.policy}${s.resource ? ` for ${s.resource}` : ''} matched no failing result; remove it if it is no longer needed\n`);
@@ -164,7 +171,11 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     policies: policies.map(policySummary),
   };
   if (baseline) {
-    const d = compareBaseline(report.findings, baseline, o.baseline!);
+    // With --shard, a baseline failure is fixed only if this shard judged its resource, or owns its scope (a
+    // deleted instance): a live shard may not see a rule set of its scopes that only other shards' instances use.
+    const judged = new Set(report.findings.map(findingKey));
+    const covers = (f: Finding) => judged.has(findingKey(f)) || (mine(f.resource) && (f.resource.kind !== 'rule-set' || !live));
+    const d = compareBaseline(report.findings, baseline, o.baseline!, covers);
     report = { ...report, findings: d.findings, drift: d.drift };
   }
   const sarifLocation = config?.file ?? (flags.from ? shownPath(at(flags.from), cwd) : 'rdpcloud.yaml');

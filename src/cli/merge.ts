@@ -1,12 +1,15 @@
 // `rdpcloud merge a.json b.json ...`: one report from the JSON reports of sharded runs (`--shard i/n` in a CI
 // matrix). Scopes, instances, results and findings are joined, each once (a scope or finding that two parts
-// both carry is kept from the later report); policies are joined by id; drift adds up. The exit code is what
-// one audit of everything would have given.
+// both carry is kept from the later report), except that an open rule is unused only if it is in every part
+// that judged its rule set; policies are joined by id; drift is counted again from the merged findings. The exit
+// code is what one audit of everything would have given.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { REPORT_SCHEMA_VERSION, type Finding, type Report } from '../model/results.js';
-import { findingKey } from '../policies/baseline.js';
+import { findingKey, mergeDrift } from '../policies/baseline.js';
+import { combineUnused, UNUSED_OPEN_RULE } from '../policies/checks/unused-open-rule.js';
+import { ruleSetRemediation } from '../policies/run.js';
 import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { exitCodeOf, formatNamed, parseFailOn, readReport } from './audit.js';
 import type { Io } from './common.js';
@@ -35,19 +38,36 @@ export function mergeReports(parts: Report[], now: Date): Report {
     scopes: byKey(parts.flatMap((p) => p.scopes), (s) => `${s.provider}|${s.scope}`),
     instances: byKey(parts.flatMap((p) => p.instances), ref),
     results: byKey(parts.flatMap((p) => p.results), (r) => `${ref(r)}|${r.source}|${r.port}`),
-    findings: byKey(parts.flatMap((p) => p.findings), (f: Finding) => `${findingKey(f)}|${f.status}|${f.source ?? ''}`),
+    findings: [],
     policies: byKey(parts.flatMap((p) => p.policies ?? []), (p) => p.id),
   };
-  if (drifts.length) {
-    merged.drift = {
-      baseline: [...new Set(drifts.map((d) => d.baseline))].join(', '),
-      baselineGeneratedAt: drifts.map((d) => d.baselineGeneratedAt).sort()[0],
-      new: drifts.reduce((n, d) => n + d.new, 0),
-      unchanged: drifts.reduce((n, d) => n + d.unchanged, 0),
-      fixed: byKey(drifts.flatMap((d) => d.fixed), findingKey),
-    };
-  }
+  merged.findings = joinFindings(parts.flatMap((p) => p.findings), merged);
+  if (drifts.length) merged.drift = mergeDrift(merged.findings, drifts);
   return merged;
+}
+
+/**
+ * The shards' findings, each once. Live shards may all judge a rule set they share (a Shared VPC host network,
+ * an organisation policy), each with its own instances: the same finding from each is kept once, and whether an
+ * open rule is unused is decided over all of them (combineUnused).
+ */
+function joinFindings(all: Finding[], merged: Report): Finding[] {
+  const checkOf = new Map(merged.policies.map((p) => [p.id, p]));
+  const groups = new Map<string, Finding[]>();
+  const out = new Map<string, Finding | Finding[]>();
+  for (const f of all) {
+    const policy = checkOf.get(f.policyId);
+    if (f.resource.kind === 'rule-set' && policy?.checkType === UNUSED_OPEN_RULE) {
+      const key = `${findingKey(f)}|${f.source ?? ''}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = []));
+      g.push(f);
+      out.set(`unused|${key}`, g);
+    } else out.set(`${findingKey(f)}|${f.status}|${f.source ?? ''}`, f);
+  }
+  return [...out.values()].map((x) =>
+    Array.isArray(x) ? combineUnused(x, merged.port, (f, rule) => (f.resource.provider === 'host' ? undefined : ruleSetRemediation(checkOf.get(f.policyId)?.remediation[f.resource.provider], f.resource, rule, merged.port))) : x,
+  );
 }
 
 export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<number> {

@@ -28,6 +28,7 @@ const finding = {
     message: str,
     source: str,
     rules: strings,
+    ruleLabels: strings,
     remediation: str,
     suppressed: { type: 'object', required: ['reason', 'expires'], properties: { reason: str, expires: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}$' } } },
     baseline: { enum: ['new', 'unchanged'] },

@@ -80,6 +80,8 @@ export interface Finding {
   source?: string;
   /** The rules the message names. */
   rules?: string[];
+  /** How the message names each of `rules` (with its priority), so that `rdpcloud merge` can word it again. */
+  ruleLabels?: string[];
   /** The policy's fix for this cloud, placeholders filled. */
   remediation?: string;
   suppressed?: { reason: string; expires: string };

@@ -35,7 +35,7 @@ function ruleSetSelected(rs: RuleSet, s: Selector): boolean {
   return true;
 }
 
-export function runContext(inventory: Inventory, ev: Evaluation, port: number, declaredSources: RunContext['declaredSources']): RunContext {
+export function runContext(inventory: Inventory, ev: Evaluation, port: number, declaredSources: RunContext['declaredSources'], usersSeenIn?: string): RunContext {
   let uses: ReturnType<typeof ruleSetUses> | undefined;
   // Every instance policy asks for the same instance's summary, exposure and results: kept by instance.
   const byInstance = aligned(inventory, ev) ?? keyed(inventory, ev);
@@ -60,6 +60,7 @@ export function runContext(inventory: Inventory, ev: Evaluation, port: number, d
       return u;
     },
     matches: matchesSelector,
+    ...(usersSeenIn ? { usersSeenIn } : {}),
   };
 }
 
@@ -146,27 +147,55 @@ function resourcesFor(p: Policy, inv: Inventory, owns: (rs: RuleSet) => boolean)
 
 /** The policy's remediation for this cloud with its placeholders filled: {scope} {location} {instance} {id} {ruleSet} {rule} {port}. */
 function remediationFor(p: Policy, r: Resource, ref: InstanceRef, o: Outcome, port: number, base = resourceValues(r, ref)): string | undefined {
-  const template = p.remediation[ref.provider];
+  return fill(p.remediation[ref.provider], base, o.rules?.[0] ?? '', o.source ?? '', port);
+}
+
+function fill(template: string | undefined, base: Record<string, string>, rule: string, source: string, port: number): string | undefined {
   if (!template) return undefined;
-  const values: Record<string, string> = { ...base, rule: o.rules?.[0] ?? '', source: o.source ?? '', port: String(port) };
+  const values: Record<string, string> = { ...base, rule, source, port: String(port) };
   return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m).trim();
+}
+
+/**
+ * A rule set's remediation from its report entry alone (`rdpcloud merge` words a combined finding again): the
+ * reference holds the rule set's name and id, which is all its placeholders read.
+ */
+export function ruleSetRemediation(template: string | undefined, ref: Where, rule: string, port: number): string | undefined {
+  return fill(template, ruleSetValues(ref, ref.instance, ref.instanceId), rule, '', port);
 }
 
 /** The placeholders that depend on the resource alone (made once per resource: several policies fail it). */
 function resourceValues(r: Resource, ref: InstanceRef): Record<string, string> {
+  if (r.kind === 'rule-set') return ruleSetValues(ref, r.ruleSet.name, r.ruleSet.id);
   return {
-    scope: ref.scope,
-    project: ref.scope,
-    location: ref.location,
-    instance: ref.instance,
-    id: ref.instanceId,
-    ref: ref.ref ?? '',
-    ruleSet: r.kind === 'rule-set' ? r.ruleSet.name : '',
+    ...common(ref),
+    ruleSet: '',
+    ruleSetId: '',
+    network: r.instance.nics[0]?.network.split('/').pop() ?? '',
+  };
+}
+
+/** What the placeholders read of a reference. */
+type Where = Pick<InstanceRef, 'scope' | 'location' | 'instance' | 'instanceId' | 'ref'>;
+
+const common = (ref: Where) => ({
+  scope: ref.scope,
+  project: ref.scope,
+  location: ref.location,
+  instance: ref.instance,
+  id: ref.instanceId,
+  ref: ref.ref ?? '',
+  resourceGroup: /\/resourcegroups\/([^/]+)/i.exec(ref.instanceId)?.[1] ?? '',
+});
+
+function ruleSetValues(ref: Where, name: string, id: string): Record<string, string> {
+  return {
+    ...common(ref),
+    ruleSet: name,
     // sg-0abc, acl-0abc, the NSG's name, the VPC network's name: the last part of the id, before an
     // Azure "@vnet" suffix.
-    ruleSetId: r.kind === 'rule-set' ? (r.ruleSet.id.split('@')[0].replace(/\/(in|out)$/, '').split('/').pop() ?? '') : '',
-    resourceGroup: /\/resourcegroups\/([^/]+)/i.exec(ref.instanceId)?.[1] ?? '',
-    network: r.kind === 'instance' ? (r.instance.nics[0]?.network.split('/').pop() ?? '') : (r.ruleSet.id.split('@')[0].split('/').pop() ?? ''),
+    ruleSetId: id.split('@')[0].replace(/\/(in|out)$/, '').split('/').pop() ?? '',
+    network: id.split('@')[0].split('/').pop() ?? '',
   };
 }
 
@@ -193,6 +222,7 @@ export function runPolicies(policies: Policy[], ctx: RunContext, owns: (rs: Rule
       const f: Finding = { policyId: p.id, severity: o.status === 'fail' ? atMost(o.severity ?? p.severity, p.severity) : p.severity, status: o.status, resource, message: o.message };
       if (o.source) f.source = o.source;
       if (o.rules?.length) f.rules = o.rules;
+      if (o.ruleLabels?.length) f.ruleLabels = o.ruleLabels;
       if (o.status === 'fail') {
         let base = values.get(of);
         if (!base) values.set(of, (base = resourceValues(r, resource)));

@@ -58,6 +58,8 @@ export interface Outcome {
   source?: string;
   /** The rules the message names (deciding rules), for reports and remediation placeholders. */
   rules?: string[];
+  /** How the message names each of `rules` ("allow-rdp (priority 1000)"), when a merge may have to word it again. */
+  ruleLabels?: string[];
 }
 
 /** Everything a check may read; nothing it may change. Built once per run. */
@@ -74,6 +76,12 @@ export interface RunContext {
   /** Who a rule set applies to and which rules let which part of a source through. */
   ruleSetUse(ruleSet: RuleSet): RuleSetUse;
   matches(instance: Instance, selector: Selector): boolean;
+  /**
+   * Set when the inventory holds only part of the instances that may use its rule sets: a live `--shard i/n`
+   * run reads only its own scopes, and a Shared VPC host's rules or an organisation's policy are used by
+   * projects of other shards too. Names the part ("shard 2/4"); `rdpcloud merge` of every shard decides.
+   */
+  usersSeenIn?: string;
 }
 
 export interface CheckContext<P> {

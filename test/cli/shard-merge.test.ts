@@ -33,6 +33,24 @@ describe('--shard and merge', () => {
     expect(keys(JSON.parse(merged.stdout))).toEqual(keys(JSON.parse(whole.stdout)));
   });
 
+  it('with --baseline: a shard tells fixed only of what it judged, and the merge has the drift of one audit', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rdpcloud-shard-'));
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    await rdpcloud(['audit', '--from', DEMO, '-o', 'base.json'], {}, { cwd: dir });
+    // The baseline also failed an instance that is gone now: that one, and only that one, is fixed.
+    const base = JSON.parse(readFileSync(join(dir, 'base.json'), 'utf8')) as Report;
+    const failed = base.findings.find((f) => f.status === 'fail' && f.resource.kind !== 'rule-set')!;
+    const gone = { ...failed, resource: { ...failed.resource, instance: 'deleted-vm', instanceId: 'deleted-vm-id' } };
+    writeFileSync(join(dir, 'base.json'), JSON.stringify({ ...base, findings: [...base.findings, gone] }));
+    const whole = JSON.parse((await rdpcloud(['audit', '--from', DEMO, '--baseline', 'base.json', '--format', 'json'], {}, { cwd: dir })).stdout) as Report;
+    expect(whole.drift).toMatchObject({ new: 0, fixed: [gone] });
+    for (const i of [1, 2, 3]) await rdpcloud(['audit', '--from', DEMO, '--shard', `${i}/3`, '--baseline', 'base.json', '-o', `part-${i}.json`], {}, { cwd: dir });
+    const parts = [1, 2, 3].map((i) => JSON.parse(readFileSync(join(dir, `part-${i}.json`), 'utf8')) as Report);
+    expect(parts.map((p) => p.drift!.fixed.length).sort()).toEqual([0, 0, 1]); // the shard of its scope
+    const merged = JSON.parse((await rdpcloud(['merge', 'part-1.json', 'part-2.json', 'part-3.json', '--format', 'json'], {}, { cwd: dir })).stdout) as Report;
+    expect({ ...merged.drift, baselineGeneratedAt: '' }).toEqual({ ...whole.drift, baselineGeneratedAt: '' });
+  });
+
   it('the same scope always lands in the same shard', async () => {
     const a = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
     const b = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
