@@ -27,6 +27,12 @@ export interface CollectOptions {
   onProviderDone?(provider: string, scopes: number): void;
   /** Keep only the scopes this shard owns (`--shard i/n`). */
   filterScopes?(provider: string, scopes: string[]): string[];
+  /**
+   * Each scope as soon as it is read (its instances sorted), with its place in the inventory's order
+   * (`ordinal`: provider order, then the order the scopes were listed). When set, the inventory returned holds
+   * the scopes only: a scope's instances, rule sets and paths are the caller's, and nothing keeps them.
+   */
+  onPart?(part: ScopeInventory, ordinal: number): void;
 }
 
 export async function collectInventory(providers: CloudProvider[], opts: CollectOptions): Promise<Inventory> {
@@ -40,11 +46,12 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
     instances: [],
   };
   const ruleSets = new Map<string, RuleSet>();
+  // By name (then zone), whatever order the API paged them in: reports read like a list, and diff cleanly.
+  const sorted = (part: ScopeInventory) => part.instances.sort((a, b) => a.name.localeCompare(b.name) || a.location.localeCompare(b.location));
   const add = (part: ScopeInventory) => {
     inv.scopes.push(part.scope);
-    // By name (then zone), whatever order the API paged them in: reports read like a list, and diff cleanly.
+    if (opts.onPart) return;
     // (One at a time: push(...list) of a scope with 100,000+ instances would overflow the call stack.)
-    part.instances.sort((a, b) => a.name.localeCompare(b.name) || a.location.localeCompare(b.location));
     for (const i of part.instances) inv.instances.push(i);
     for (const rs of part.ruleSets) if (!ruleSets.has(rs.id)) ruleSets.set(rs.id, rs);
     Object.assign(inv.paths, part.paths);
@@ -64,21 +71,29 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
   );
   const total = lists.reduce((n, l) => n + l.scopes.length, 0);
   let done = 0;
+  let first = 0;
   const parts = await Promise.all(
     lists.map(({ p, scopes }) => {
       const limit = pLimit(Math.max(1, opts.concurrency ?? DEFAULT_CONCURRENCY[p.id] ?? 8));
+      const base = first;
+      first += scopes.length;
       const all = Promise.all(
-        scopes.map((scope) =>
+        scopes.map((scope, k) =>
           limit(async (): Promise<ScopeInventory> => {
+            let part: ScopeInventory;
             try {
-              return await p.collect(scope);
+              part = await p.collect(scope);
             } catch (e) {
               if (e instanceof AuthError) throw e;
               const error = e instanceof ScopeError ? e.message : `${(e as Error).message ?? e}`;
-              return { scope: { provider: p.id, scope, status: 'failed', error }, instances: [], ruleSets: [], paths: {} };
+              part = { scope: { provider: p.id, scope, status: 'failed', error }, instances: [], ruleSets: [], paths: {} };
             } finally {
               opts.onScope?.(++done, total);
             }
+            sorted(part);
+            if (!opts.onPart) return part;
+            opts.onPart(part, base + k);
+            return { scope: part.scope, instances: [], ruleSets: [], paths: {} };
           }),
         ),
       );

@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import type { Inventory, Provider } from '../model/inventory.js';
 import { PROVIDERS } from '../model/inventory.js';
 import { resolveSource, type Source } from '../engine/sources.js';
-import { collectInventory } from './collect.js';
+import { collectInventory, type CollectOptions } from './collect.js';
 import { timingsOn } from './timings.js';
 import { createProviders, impliedProviders } from './providers.js';
 import { Progress } from './progress.js';
@@ -94,8 +94,9 @@ export function providerNames(list: string[], fallback: Provider[]): Provider[] 
   return [...new Set(names)] as Provider[];
 }
 
-export async function readInventory(o: CommonOpts, io: Io, progress: Progress): Promise<Inventory> {
-  return (await readScopes(o, io, progress)).inventory;
+/** `onPart`: each scope of a live read as soon as it is read (collectInventory's onPart). */
+export async function readInventory(o: CommonOpts, io: Io, progress: Progress, onPart?: CollectOptions['onPart']): Promise<Inventory> {
+  return (await readScopes(o, io, progress, onPart)).inventory;
 }
 
 /** Named source sets from rdpcloud.yaml (--config, or the working directory's), for the commands that judge. */
@@ -107,7 +108,7 @@ export async function namedSources(o: CommonOpts, io: Io): Promise<Record<string
 }
 
 /** The inventory, and the providers that read it (explain --verify-with-api asks them again). */
-export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Promise<{ inventory: Inventory; providers: CloudProvider[] }> {
+export async function readScopes(o: CommonOpts, io: Io, progress: Progress, onPart?: CollectOptions['onPart']): Promise<{ inventory: Inventory; providers: CloudProvider[] }> {
   const shard = parseShard(o.shard);
   if (o.from) {
     if (o.project.length || o.allProjects || o.region.length || o.roleArn.length || o.allAccounts || o.subscription.length) {
@@ -158,6 +159,7 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress): Pro
     onScope: (done, total) => progress.scopes(done, total),
     ...(timingsOn(io.env) ? { onProviderDone: (p: string, n: number) => io.stderr(`timing: ${p} collected at ${(performance.now() / 1000).toFixed(3)} s (${n} scopes)\n`) } : {}),
     ...(shard ? { filterScopes: (provider: string, scopes: string[]) => scopes.filter((sc) => inShard(shard, provider, sc)) } : {}),
+    ...(onPart ? { onPart } : {}),
   });
   progress.done();
   return { inventory: inv, providers };

@@ -6,10 +6,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { REPORT_SCHEMA_VERSION, type Finding, type Report } from '../model/results.js';
-import { findingKey, mergeDrift } from '../policies/baseline.js';
-import { combineUnused, UNUSED_OPEN_RULE } from '../policies/checks/unused-open-rule.js';
-import { ruleSetRemediation } from '../policies/run.js';
+import { REPORT_SCHEMA_VERSION, type Report } from '../model/results.js';
+import { mergeDrift } from '../policies/baseline.js';
+import { joinFindings } from '../policies/join.js';
 import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { exitCodeOf, formatNamed, parseFailOn, readReport } from './audit.js';
 import type { Io } from './common.js';
@@ -41,33 +40,10 @@ export function mergeReports(parts: Report[], now: Date): Report {
     findings: [],
     policies: byKey(parts.flatMap((p) => p.policies ?? []), (p) => p.id),
   };
-  merged.findings = joinFindings(parts.flatMap((p) => p.findings), merged);
+  const policies = new Map(merged.policies.map((p) => [p.id, p]));
+  merged.findings = joinFindings(parts.flatMap((p) => p.findings), (id) => policies.get(id), merged.port);
   if (drifts.length) merged.drift = mergeDrift(merged.findings, drifts);
   return merged;
-}
-
-/**
- * The shards' findings, each once. Live shards may all judge a rule set they share (a Shared VPC host network,
- * an organisation policy), each with its own instances: the same finding from each is kept once, and whether an
- * open rule is unused is decided over all of them (combineUnused).
- */
-function joinFindings(all: Finding[], merged: Report): Finding[] {
-  const checkOf = new Map(merged.policies.map((p) => [p.id, p]));
-  const groups = new Map<string, Finding[]>();
-  const out = new Map<string, Finding | Finding[]>();
-  for (const f of all) {
-    const policy = checkOf.get(f.policyId);
-    if (f.resource.kind === 'rule-set' && policy?.checkType === UNUSED_OPEN_RULE) {
-      const key = `${findingKey(f)}|${f.source ?? ''}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
-      g.push(f);
-      out.set(`unused|${key}`, g);
-    } else out.set(`${findingKey(f)}|${f.status}|${f.source ?? ''}`, f);
-  }
-  return [...out.values()].map((x) =>
-    Array.isArray(x) ? combineUnused(x, merged.port, (f, rule) => (f.resource.provider === 'host' ? undefined : ruleSetRemediation(checkOf.get(f.policyId)?.remediation[f.resource.provider], f.resource, rule, merged.port))) : x,
-  );
 }
 
 export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<number> {

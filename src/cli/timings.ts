@@ -15,6 +15,24 @@ export class Timings {
     this.on = timingsOn(io.env);
   }
 
+  /**
+   * Time spent in a phase that ran in pieces (the engine and the policies, scope by scope): `inside` the phase
+   * whose line already counted it (a live audit judges each scope as collect reads it); otherwise it ends now.
+   */
+  spent(phase: string, seconds: number, inside?: string): void {
+    if (this.on) {
+      const m = process.memoryUsage();
+      const mib = (b: number) => Math.round(b / 2 ** 20);
+      this.io.stderr(`timing: ${phase} ${seconds.toFixed(3)} s (rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)} MiB${inside ? `; inside ${inside}` : ''})\n`);
+    }
+    if (!inside) this.last = performance.now();
+  }
+
+  /** A line of its own (not a phase). */
+  note(text: string): void {
+    if (this.on) this.io.stderr(`timing: ${text}\n`);
+  }
+
   /** The phase that has just ended. */
   done(phase: string): void {
     const now = performance.now();

@@ -12,20 +12,50 @@ const failing = (f: Finding) => f.status === 'fail';
  * `covers`: whether this run looked at a baseline failure's resource at all (a `--shard` run judges only its
  * scopes, and what another shard judges is neither fixed nor unchanged here); every failure when absent.
  */
-export function compareBaseline(findings: Finding[], baseline: Pick<Report, 'findings' | 'generatedAt'>, file: string, covers: (f: Finding) => boolean = () => true): { findings: Finding[]; drift: Drift } {
-  const before = new Map(baseline.findings.filter(failing).map((f) => [findingKey(f), f]));
-  const now = new Set(findings.filter(failing).map(findingKey));
-  let added = 0;
-  let unchanged = 0;
-  const marked = findings.map((f) => {
-    if (!failing(f)) return f;
-    const was = before.has(findingKey(f));
-    if (was) unchanged++;
-    else added++;
-    return { ...f, baseline: was ? ('unchanged' as const) : ('new' as const) };
-  });
-  const fixed = [...before.entries()].filter(([k, f]) => !now.has(k) && covers(f)).map(([, f]) => f);
-  return { findings: marked, drift: { baseline: file, baselineGeneratedAt: baseline.generatedAt, new: added, unchanged, fixed } };
+export function compareBaseline(findings: Finding[], baseline: Pick<Report, 'findings' | 'generatedAt'>, file: string, covers?: (f: Finding, judged: boolean) => boolean): { findings: Finding[]; drift: Drift } {
+  const d = new Drifting(baseline, file, covers);
+  const marked = d.mark(findings);
+  return { findings: marked, drift: d.drift() };
+}
+
+/**
+ * The same comparison a batch of findings at a time (an audit judges scope by scope): mark() each batch, then
+ * drift() once every finding has been marked.
+ */
+export class Drifting {
+  private readonly before: Map<string, Finding>;
+  private readonly now = new Set<string>();
+  /** The keys of every finding marked (any status), kept only when `covers` needs them. */
+  private readonly judged?: Set<string>;
+  private added = 0;
+  private unchanged = 0;
+
+  constructor(
+    private readonly baseline: Pick<Report, 'findings' | 'generatedAt'>,
+    private readonly file: string,
+    private readonly covers?: (f: Finding, judged: boolean) => boolean,
+  ) {
+    this.before = new Map(baseline.findings.filter(failing).map((f) => [findingKey(f), f]));
+    if (covers) this.judged = new Set();
+  }
+
+  mark(findings: Finding[]): Finding[] {
+    return findings.map((f) => {
+      const key = findingKey(f);
+      this.judged?.add(key);
+      if (!failing(f)) return f;
+      this.now.add(key);
+      const was = this.before.has(key);
+      if (was) this.unchanged++;
+      else this.added++;
+      return { ...f, baseline: was ? ('unchanged' as const) : ('new' as const) };
+    });
+  }
+
+  drift(): Drift {
+    const fixed = [...this.before.entries()].filter(([k, f]) => !this.now.has(k) && (!this.covers || this.covers(f, this.judged!.has(k)))).map(([, f]) => f);
+    return { baseline: this.file, baselineGeneratedAt: this.baseline.generatedAt, new: this.added, unchanged: this.unchanged, fixed };
+  }
 }
 
 /**

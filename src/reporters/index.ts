@@ -41,8 +41,9 @@ export function render(report: Report, format: Format, o: RenderOptions): string
  * The same text in blocks of about a megabyte, for files and stdout: the JSON report is made a block of
  * elements at a time (it is the large one, and never becomes one string), the others whole.
  */
-export function renderBlocks(report: Report, format: Format, o: RenderOptions): Iterable<string> {
-  return format === 'json' ? inBlocks(jsonReportChunks(report)) : [render(report, format, o)];
+/** `spooled` (JSON only): arrays written elsewhere as they were made (jsonReportChunks). */
+export function renderBlocks(report: Report, format: Format, o: RenderOptions, spooled?: Parameters<typeof jsonReportChunks>[1]): Iterable<string> {
+  return format === 'json' ? inBlocks(jsonReportChunks(report, spooled)) : [render(report, format, o)];
 }
 
 /** .ocsf.json before .json, .sarif(.json), .xml for JUnit, .md, .csv, .txt for the table. */

@@ -10,28 +10,38 @@ export function jsonReport(report: Report): string {
   return [...jsonReportChunks(report)].join('');
 }
 
-/** The report as JSON with two-space indentation, one top-level field or one block of array elements at a time. */
-export function* jsonReportChunks(report: Report): Generator<string> {
+/**
+ * Elements of the report's array `key` as they stand in it ("\n    {...},\n    {...}"): stringified as the field
+ * itself ({"key": [...]}, which puts them at exactly their depth in the report) and cut out of it, no
+ * re-indenting. Pieces of one array join with ",".
+ */
+export function* elementsText(key: string, list: readonly unknown[]): Generator<string> {
+  const open = `{\n  ${JSON.stringify(key)}: [`;
+  for (let i = 0; i < list.length; i += BLOCK) {
+    const text = JSON.stringify({ [key]: list.slice(i, i + BLOCK) }, null, 2);
+    yield text.slice(open.length, text.length - '\n  ]\n}'.length);
+  }
+}
+
+/**
+ * The report as JSON with two-space indentation, one top-level field or one block of array elements at a time.
+ * `spooled`: arrays whose elements are elsewhere (an audit that wrote each scope's results out as it went),
+ * as elementsText pieces; the report's own array for that key is not read.
+ */
+export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof Report, () => Iterable<string>>> = {}): Generator<string> {
   const entries = Object.entries(report).filter(([, v]) => v !== undefined && typeof v !== 'function');
   yield '{';
   let first = true;
   for (const [key, value] of entries) {
-    const whole = Array.isArray(value) && value.length > 0;
-    const text = whole ? '' : JSON.stringify(value, null, 2);
+    const pieces = spooled[key as keyof Report] ?? (Array.isArray(value) && value.length > 0 ? () => elementsText(key, value as unknown[]) : undefined);
+    const text = pieces ? '' : JSON.stringify(value, null, 2);
     if (text === undefined) continue; // as JSON.stringify leaves out what has no JSON form
     yield `${first ? '' : ','}\n  ${JSON.stringify(key)}: `;
     first = false;
-    if (whole) {
-      // A block of elements at a time, stringified as the field itself ({"key": [...]}, which puts them at
-      // exactly their depth in the report) and cut out of it: no re-indenting, few and large pieces.
-      const list = value as unknown[];
-      const open = `{\n  ${JSON.stringify(key)}: [`;
-      yield '[';
-      for (let i = 0; i < list.length; i += BLOCK) {
-        const text = JSON.stringify({ [key]: list.slice(i, i + BLOCK) }, null, 2);
-        yield `${i ? ',' : ''}${text.slice(open.length, text.length - '\n  ]\n}'.length)}`;
-      }
-      yield '\n  ]';
+    if (pieces) {
+      let n = 0;
+      for (const piece of pieces()) yield `${n++ ? ',' : '['}${piece}`;
+      yield n ? '\n  ]' : '[]';
     } else {
       yield text.replace(/\n/g, '\n  ');
     }

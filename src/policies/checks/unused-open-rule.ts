@@ -4,7 +4,8 @@
 // Whether a rule is used depends on every instance that may cross the rule set, and a live `--shard i/n` run
 // sees only its own scopes' (a Shared VPC host's rules serve projects of other shards): there the result says
 // which rules this shard's instances leave unused, and `rdpcloud merge` keeps the rules no shard uses
-// (combineUnused), worded again by the functions below.
+// (combineUnused, policies/join.ts), worded again by the functions below. An audit judges each scope as it is
+// read, and joins its scopes' results the same way.
 import { exposureSource } from '../../engine/sources.js';
 import type { Finding } from '../../model/results.js';
 import type { CheckType } from '../types.js';
@@ -47,7 +48,7 @@ export const unusedOpenRule: CheckType = {
  * is unused when no shard uses it. A pass anywhere is a pass (that shard uses every open rule); otherwise the
  * rules every shard leaves unused, in the first shard's order. `remediate` fills the policy's fix for a rule.
  */
-export function combineUnused(findings: Finding[], port: number, remediate: (f: Finding, rule: string) => string | undefined): Finding {
+export function combineUnused(findings: Finding[], port: number, remediate: (f: Finding, rule: string) => string | undefined, seenIn?: string): Finding {
   const fails = findings.filter((f) => f.status === 'fail');
   const decided = findings.find((f) => f.status === 'error') ?? findings.find((f) => f.status === 'not-applicable');
   if (decided) return decided; // the rule set's own facts: the same in every shard
@@ -62,7 +63,7 @@ export function combineUnused(findings: Finding[], port: number, remediate: (f: 
   const rules = (base.rules ?? []).filter((r) => fails.every((f) => f.rules?.includes(r)));
   if (rules.length === 0) return passed(base);
   const ruleLabels = rules.map((r) => labelOf.get(r)!);
-  const out: Finding = { ...base, rules, ruleLabels, message: unusedOpenRules(ruleLabels, port) };
+  const out: Finding = { ...base, rules, ruleLabels, message: unusedOpenRules(ruleLabels, port, seenIn) };
   const fix = remediate(out, rules[0]);
   if (fix) out.remediation = fix;
   else delete out.remediation;

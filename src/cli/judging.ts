@@ -1,0 +1,219 @@
+// An audit judged a scope at a time: each scope's inventory goes through the engine and the policies as soon as
+// it is read, its instances, results and instance findings are written out (to a spool), and nothing of it is
+// kept but what the end needs: the rule-set findings (few, and joined over the scopes that share a rule set),
+// the suppressions used, the drift counts and what decides the exit code. At 100,000 instances the report is
+// hundreds of megabytes and the inventory a few hundred more: held whole, they would not fit a pipeline job.
+//
+// The report is the one a whole-inventory judgement gives, in the same order: instances and results in
+// inventory order (provider, scope as listed, instance name), findings by policy, then by scope, the rule-set
+// findings of a policy after its instance findings... of which a policy has one kind only.
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { evaluate } from '../engine/evaluate.js';
+import { atOrAbove } from '../engine/grade.js';
+import type { Source } from '../engine/sources.js';
+import type { Inventory, RuleSet } from '../model/inventory.js';
+import type { Finding, InstanceSummary, Result, Severity } from '../model/results.js';
+import { Drifting } from '../policies/baseline.js';
+import { joinFindings } from '../policies/join.js';
+import { runContext, runPolicies } from '../policies/run.js';
+import { applySuppressions, type Suppression } from '../policies/suppressions.js';
+import type { Policy, RunContext } from '../policies/types.js';
+import { elementsText } from '../reporters/json.js';
+
+export interface JudgeSetup {
+  policies: Policy[];
+  sources: Source[];
+  port: number;
+  declared: RunContext['declaredSources'];
+  /** The rule sets this run reports on (a saved inventory's shard: those of its scopes). */
+  owns(rs: RuleSet): boolean;
+  /** The instances this run reports on (its shard's scopes). */
+  mine(x: { provider: string; scope: string }): boolean;
+  /** A live shard: the part of the instances a rule set's users are looked for in. */
+  usersSeenIn?: string;
+  suppressions: Suppression[];
+  today: Date;
+  drifting?: Drifting;
+  failOn: Severity | 'none';
+  /** Write the scopes' arrays to a temporary file instead of keeping them (JSON output only reads them back). */
+  spool: boolean;
+}
+
+type Section = 'instances' | 'results';
+
+/** Where the scopes' arrays go: kept in memory, or written as JSON text to a temporary file. */
+interface Store {
+  put(section: Section | number, ordinal: number, items: readonly unknown[]): void;
+  /** The items of a section (a policy's findings: its index), in ordinal order. */
+  items(section: Section | number): unknown[];
+  /** The same as elementsText pieces of the report array `key`. */
+  pieces(section: Section | number, key: string): Iterable<string>;
+  close(): void;
+}
+
+const KEY = (section: Section | number) => (typeof section === 'number' ? 'findings' : section);
+
+class MemoryStore implements Store {
+  private readonly kept = new Map<Section | number, { ordinal: number; items: readonly unknown[] }[]>();
+  put(section: Section | number, ordinal: number, items: readonly unknown[]): void {
+    if (items.length === 0) return;
+    let list = this.kept.get(section);
+    if (!list) this.kept.set(section, (list = []));
+    list.push({ ordinal, items });
+  }
+  items(section: Section | number): unknown[] {
+    const out: unknown[] = [];
+    for (const x of [...(this.kept.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) for (const i of x.items) out.push(i);
+    return out;
+  }
+  *pieces(section: Section | number, key: string): Iterable<string> {
+    yield* elementsText(key, this.items(section));
+  }
+  close(): void {}
+}
+
+/** The text of each put() appended to one file; read back range by range, in ordinal order. */
+class FileStore implements Store {
+  private readonly dir = mkdtempSync(join(tmpdir(), 'rdpcloud-audit-'));
+  private readonly fd = openSync(join(this.dir, 'spool.json'), 'w+', 0o600);
+  private at = 0;
+  private readonly ranges = new Map<Section | number, { ordinal: number; from: number; bytes: number }[]>();
+
+  put(section: Section | number, ordinal: number, items: readonly unknown[]): void {
+    if (items.length === 0) return;
+    let list = this.ranges.get(section);
+    if (!list) this.ranges.set(section, (list = []));
+    for (const text of elementsText(KEY(section), items)) {
+      const buf = Buffer.from(text, 'utf8');
+      writeSync(this.fd, buf, 0, buf.length, this.at);
+      list.push({ ordinal, from: this.at, bytes: buf.length });
+      this.at += buf.length;
+    }
+  }
+  items(): unknown[] {
+    throw new Error('a spooled audit reads its scopes back as JSON text only');
+  }
+  *pieces(section: Section | number): Iterable<string> {
+    // Stable: the pieces of one scope stay in the order they were written.
+    for (const r of [...(this.ranges.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) {
+      const buf = Buffer.allocUnsafe(r.bytes);
+      let got = 0;
+      while (got < r.bytes) got += readSync(this.fd, buf, got, r.bytes - got, r.from + got);
+      yield buf.toString('utf8');
+    }
+  }
+  private closed = false;
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class Judging {
+  private readonly store: Store;
+  private readonly policyIndex: Map<string, number>;
+  /** Rule-set findings, with where they were made (joined at the end, in the order first made). */
+  private readonly ruleSetFindings: { ordinal: number; seq: number; f: Finding }[] = [];
+  private readonly unusedSuppressions: Set<Suppression>;
+  private seq = 0;
+  /** Seconds in the engine and in the policies, over the scopes. */
+  engineS = 0;
+  policiesS = 0;
+  /** A result the engine could not decide, or a check that failed: the audit is incomplete. */
+  incomplete = false;
+  /** A failure that fails the run (--fail-on, not suppressed, new with --baseline). */
+  failing = false;
+
+  constructor(readonly s: JudgeSetup) {
+    this.store = s.spool ? new FileStore() : new MemoryStore();
+    this.policyIndex = new Map(s.policies.map((p, i) => [p.id, i]));
+    this.unusedSuppressions = new Set(s.suppressions);
+  }
+
+  /** One scope (or a whole saved inventory, ordinal 0). */
+  part(inv: Inventory, ordinal: number): void {
+    const s = this.s;
+    const t0 = performance.now();
+    const ev = evaluate(inv, s.sources, s.port);
+    const t1 = performance.now();
+    const raw = runPolicies(s.policies, runContext(inv, ev, s.port, s.declared, s.usersSeenIn), s.owns);
+    this.policiesS += (performance.now() - t1) / 1000;
+    this.engineS += (t1 - t0) / 1000;
+    const results: Result[] = ev.results.filter(s.mine);
+    if (results.some((r) => r.verdict === 'unknown')) this.incomplete = true;
+    this.store.put('instances', ordinal, ev.instances.filter(s.mine) satisfies InstanceSummary[]);
+    this.store.put('results', ordinal, results);
+    const byPolicy = new Map<number, Finding[]>();
+    for (const f of raw) {
+      if (f.resource.kind === 'rule-set') {
+        this.ruleSetFindings.push({ ordinal, seq: this.seq++, f });
+        continue;
+      }
+      if (!s.mine(f.resource)) continue;
+      const p = this.policyIndex.get(f.policyId)!;
+      let list = byPolicy.get(p);
+      if (!list) byPolicy.set(p, (list = []));
+      list.push(f);
+    }
+    for (const [p, list] of byPolicy) this.store.put(p, ordinal, this.settle(list));
+  }
+
+  /** Suppressions and the baseline applied, the exit code's facts noted. */
+  private settle(findings: Finding[]): Finding[] {
+    const { findings: suppressed, unused } = applySuppressions(findings, this.s.suppressions, this.s.today);
+    const still = new Set(unused);
+    for (const x of this.unusedSuppressions) if (!still.has(x)) this.unusedSuppressions.delete(x);
+    const marked = this.s.drifting ? this.s.drifting.mark(suppressed) : suppressed;
+    const counts = (f: Finding) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, this.s.failOn) && (!this.s.drifting || f.baseline === 'new');
+    for (const f of marked) {
+      if (f.status === 'error') this.incomplete = true;
+      if (counts(f)) this.failing = true;
+    }
+    return marked;
+  }
+
+  /** Removes the spool (after the report is written, or when the audit stopped). */
+  close(): void {
+    this.store.close();
+  }
+
+  /** After the last scope: the rule-set findings joined and settled, each policy's findings in place. */
+  finish(): { unusedSuppressions: Suppression[]; findings(): Iterable<string>; findingsList(): Finding[]; instances(): Iterable<string>; results(): Iterable<string>; instancesList(): InstanceSummary[]; resultsList(): Result[] } {
+    const made = this.ruleSetFindings.sort((a, b) => a.ordinal - b.ordinal || a.seq - b.seq).map((x) => x.f);
+    const byId = new Map(this.s.policies.map((p) => [p.id, { checkType: p.check.type, remediation: p.remediation }]));
+    const joined = this.settle(joinFindings(made, (id) => byId.get(id), this.s.port, this.s.usersSeenIn));
+    const ruleSetsOf = new Map<number, Finding[]>();
+    let at = 0;
+    for (const f of joined) {
+      // An expired suppression's finding follows the failure it suppressed (same policy block).
+      at = this.policyIndex.get(f.policyId) ?? at;
+      let list = ruleSetsOf.get(at);
+      if (!list) ruleSetsOf.set(at, (list = []));
+      list.push(f);
+    }
+    const store = this.store;
+    const n = this.s.policies.length;
+    return {
+      unusedSuppressions: this.s.suppressions.filter((x) => this.unusedSuppressions.has(x)),
+      *findings() {
+        for (let p = 0; p < n; p++) {
+          yield* store.pieces(p, 'findings');
+          yield* elementsText('findings', ruleSetsOf.get(p) ?? []);
+        }
+      },
+      findingsList() {
+        const out: Finding[] = [];
+        for (let p = 0; p < n; p++) out.push(...(store.items(p) as Finding[]), ...(ruleSetsOf.get(p) ?? []));
+        return out;
+      },
+      instances: () => store.pieces('instances', 'instances'),
+      results: () => store.pieces('results', 'results'),
+      instancesList: () => store.items('instances') as InstanceSummary[],
+      resultsList: () => store.items('results') as Result[],
+    };
+  }
+}
