@@ -74,10 +74,15 @@ class MemoryStore implements Store {
   close(): void {}
 }
 
-/** The text of each put() appended to one file; read back range by range, in ordinal order. */
+/**
+ * The text of each put() appended to one file; read back range by range, in ordinal order. The file is
+ * unlinked as soon as it is open (only the descriptor reaches it), so nothing is left behind however the audit
+ * ends; where the system refuses that (Windows), close() removes it.
+ */
 class FileStore implements Store {
   private readonly dir = mkdtempSync(join(tmpdir(), 'rdpcloud-audit-'));
   private readonly fd = openSync(join(this.dir, 'spool.json'), 'w+', 0o600);
+  private readonly unlinked = unlinked(this.dir);
   private at = 0;
   private readonly ranges = new Map<Section | number, { ordinal: number; from: number; bytes: number }[]>();
 
@@ -109,7 +114,16 @@ class FileStore implements Store {
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!this.unlinked) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function unlinked(dir: string): boolean {
+  try {
+    rmSync(dir, { recursive: true });
+    return true;
+  } catch {
+    return false;
   }
 }
 
