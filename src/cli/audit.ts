@@ -6,7 +6,6 @@ import { EXIT, InputError, UsageError } from '../errors.js';
 import { INVENTORY_SCHEMA_VERSION, type Inventory } from '../model/inventory.js';
 import type { ScopeInventory } from '../../providers/types.js';
 import { REPORT_SCHEMA_VERSION, type Finding, type PolicySummary, type Report, type Severity } from '../model/results.js';
-import { atOrAbove } from '../engine/grade.js';
 import { parsePort, resolveSource, type Source } from '../engine/sources.js';
 import { loadConfig, type Config } from '../policies/config.js';
 import { applyOverrides, choosePolicies, loadCatalog } from '../policies/load.js';
@@ -15,7 +14,7 @@ import { Drifting } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
 import { FORMATS, formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { HeapBudget } from './heap-budget.js';
-import { Judging } from './judging.js';
+import { failsTheRun, Judging } from './judging.js';
 import { Progress } from './progress.js';
 import { Timings } from './timings.js';
 import { inShard, parseShard } from './shard.js';
@@ -91,12 +90,14 @@ export async function readReport(path: string, file: string, flag = '--baseline'
 }
 
 export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
-  if (report.scopes.some((s) => s.status === 'failed' || s.warnings?.length) || report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error')) {
-    return EXIT.incomplete;
-  }
-  // With a baseline, only what is new since then fails the run: the known backlog is tracked, not re-failed.
-  const counts = (f: Report['findings'][number]) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, failOn) && (!report.drift || f.baseline === 'new');
-  if (!exitZero && report.findings.some(counts)) return EXIT.findings;
+  const incomplete = report.results.some((r) => r.verdict === 'unknown') || report.findings.some((f) => f.status === 'error');
+  return exitFrom(report.scopes, incomplete, report.findings.some((f) => failsTheRun(f, failOn, !!report.drift)), exitZero);
+}
+
+/** Incomplete (a scope failed or was read in part, a verdict unknown, a check failed) before findings. */
+function exitFrom(scopes: Report['scopes'], incomplete: boolean, failing: boolean, exitZero: boolean): number {
+  if (incomplete || scopes.some((s) => s.status === 'failed' || s.warnings?.length)) return EXIT.incomplete;
+  if (!exitZero && failing) return EXIT.findings;
   return EXIT.clean;
 }
 
@@ -215,9 +216,7 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
       if (s.status === 'failed') io.stderr(`error: ${s.provider}:${s.scope}: ${s.error}\n`);
       for (const w of s.warnings ?? []) io.stderr(`warning: ${s.provider}:${s.scope}: ${w}\n`);
     }
-    if (report.scopes.some((s) => s.status === 'failed' || s.warnings?.length) || judging.incomplete) return EXIT.incomplete;
-    if (!o.exitZero && judging.failing) return EXIT.findings;
-    return EXIT.clean;
+    return exitFrom(report.scopes, judging.incomplete, judging.failing, !!o.exitZero);
   } finally {
     watching.stop();
     judging.close();

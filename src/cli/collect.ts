@@ -50,7 +50,6 @@ export async function collectInventory(providers: CloudProvider[], opts: Collect
   const sorted = (part: ScopeInventory) => part.instances.sort((a, b) => a.name.localeCompare(b.name) || a.location.localeCompare(b.location));
   const add = (part: ScopeInventory) => {
     inv.scopes.push(part.scope);
-    if (opts.onPart) return;
     // (One at a time: push(...list) of a scope with 100,000+ instances would overflow the call stack.)
     for (const i of part.instances) inv.instances.push(i);
     for (const rs of part.ruleSets) if (!ruleSets.has(rs.id)) ruleSets.set(rs.id, rs);

@@ -22,6 +22,10 @@ import { applySuppressions, type Suppression } from '../policies/suppressions.js
 import type { Policy, RunContext } from '../policies/types.js';
 import { elementsText } from '../reporters/json.js';
 
+/** A finding that fails the run: a failure at or above --fail-on, not suppressed, and new when there is a baseline (the known backlog is tracked, not re-failed). */
+export const failsTheRun = (f: Finding, failOn: Severity | 'none', withBaseline: boolean): boolean =>
+  f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, failOn) && (!withBaseline || f.baseline === 'new');
+
 export interface JudgeSetup {
   policies: Policy[];
   sources: Source[];
@@ -48,8 +52,8 @@ interface Store {
   put(section: Section | number, ordinal: number, items: readonly unknown[]): void;
   /** The items of a section (a policy's findings: its index), in ordinal order. */
   items(section: Section | number): unknown[];
-  /** The same as elementsText pieces of the report array `key`. */
-  pieces(section: Section | number, key: string): Iterable<string>;
+  /** The same as elementsText pieces of the section's report array. */
+  pieces(section: Section | number): Iterable<string>;
   close(): void;
 }
 
@@ -68,8 +72,8 @@ class MemoryStore implements Store {
     for (const x of [...(this.kept.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) for (const i of x.items) out.push(i);
     return out;
   }
-  *pieces(section: Section | number, key: string): Iterable<string> {
-    yield* elementsText(key, this.items(section));
+  *pieces(section: Section | number): Iterable<string> {
+    yield* elementsText(KEY(section), this.items(section));
   }
   close(): void {}
 }
@@ -182,10 +186,9 @@ export class Judging {
     const still = new Set(unused);
     for (const x of this.unusedSuppressions) if (!still.has(x)) this.unusedSuppressions.delete(x);
     const marked = this.s.drifting ? this.s.drifting.mark(suppressed) : suppressed;
-    const counts = (f: Finding) => f.status === 'fail' && !f.suppressed && atOrAbove(f.severity, this.s.failOn) && (!this.s.drifting || f.baseline === 'new');
     for (const f of marked) {
       if (f.status === 'error') this.incomplete = true;
-      if (counts(f)) this.failing = true;
+      if (failsTheRun(f, this.s.failOn, !!this.s.drifting)) this.failing = true;
     }
     return marked;
   }
@@ -215,7 +218,7 @@ export class Judging {
       unusedSuppressions: this.s.suppressions.filter((x) => this.unusedSuppressions.has(x)),
       *findings() {
         for (let p = 0; p < n; p++) {
-          yield* store.pieces(p, 'findings');
+          yield* store.pieces(p);
           yield* elementsText('findings', ruleSetsOf.get(p) ?? []);
         }
       },
@@ -224,8 +227,8 @@ export class Judging {
         for (let p = 0; p < n; p++) out.push(...(store.items(p) as Finding[]), ...(ruleSetsOf.get(p) ?? []));
         return out;
       },
-      instances: () => store.pieces('instances', 'instances'),
-      results: () => store.pieces('results', 'results'),
+      instances: () => store.pieces('instances'),
+      results: () => store.pieces('results'),
       instancesList: () => store.items('instances') as InstanceSummary[],
       resultsList: () => store.items('results') as Result[],
     };

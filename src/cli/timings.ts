@@ -20,27 +20,21 @@ export class Timings {
    * whose line already counted it (a live audit judges each scope as collect reads it); otherwise it ends now.
    */
   spent(phase: string, seconds: number, inside?: string): void {
-    if (this.on) {
-      const m = process.memoryUsage();
-      const mib = (b: number) => Math.round(b / 2 ** 20);
-      this.io.stderr(`timing: ${phase} ${seconds.toFixed(3)} s (rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)} MiB${inside ? `; inside ${inside}` : ''})\n`);
-    }
+    this.line(phase, seconds, inside ? `; inside ${inside}` : '');
     if (!inside) this.last = performance.now();
-  }
-
-  /** A line of its own (not a phase). */
-  note(text: string): void {
-    if (this.on) this.io.stderr(`timing: ${text}\n`);
   }
 
   /** The phase that has just ended. */
   done(phase: string): void {
     const now = performance.now();
-    if (this.on) {
-      const m = process.memoryUsage();
-      const mib = (b: number) => Math.round(b / 2 ** 20);
-      this.io.stderr(`timing: ${phase} ${((now - this.last) / 1000).toFixed(3)} s (rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)} MiB)\n`);
-    }
+    this.line(phase, (now - this.last) / 1000, '');
     this.last = now;
+  }
+
+  private line(phase: string, seconds: number, more: string): void {
+    if (!this.on) return;
+    const m = process.memoryUsage();
+    const mib = (b: number) => Math.round(b / 2 ** 20);
+    this.io.stderr(`timing: ${phase} ${seconds.toFixed(3)} s (rss ${mib(m.rss)} MiB, heap ${mib(m.heapUsed)} MiB${more})\n`);
   }
 }

@@ -9,18 +9,10 @@ export const findingKey = (f: Finding) => [f.policyId, f.resource.provider, f.re
 const failing = (f: Finding) => f.status === 'fail';
 
 /**
- * `covers`: whether this run looked at a baseline failure's resource at all (a `--shard` run judges only its
- * scopes, and what another shard judges is neither fixed nor unchanged here); every failure when absent.
- */
-export function compareBaseline(findings: Finding[], baseline: Pick<Report, 'findings' | 'generatedAt'>, file: string, covers?: (f: Finding, judged: boolean) => boolean): { findings: Finding[]; drift: Drift } {
-  const d = new Drifting(baseline, file, covers);
-  const marked = d.mark(findings);
-  return { findings: marked, drift: d.drift() };
-}
-
-/**
- * The same comparison a batch of findings at a time (an audit judges scope by scope): mark() each batch, then
- * drift() once every finding has been marked.
+ * The comparison a batch of findings at a time (an audit judges scope by scope): mark() each batch, then
+ * drift() once every finding has been marked. `covers`: whether this run looked at a baseline failure's
+ * resource at all (a `--shard` run judges only its scopes, and what another shard judges is neither fixed nor
+ * unchanged here), told whether a finding of this run has its key; every failure when absent.
  */
 export class Drifting {
   private readonly before: Map<string, Finding>;
