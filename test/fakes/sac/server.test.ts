@@ -10,9 +10,9 @@ import type { ClientChannel, ConnectConfig } from 'ssh2';
 import xterm from '@xterm/headless';
 import { applyFault, clientChanges, healthyGuest, rdpHealth, regDword, KEY_TS } from './guest.js';
 import { LOGIN_FAILED, SAC_CMD_SERVICE_NOT_REGISTERED, SAC_INITIALIZED } from './sac.js';
-import { type FakeSerialConsole, type FakeSerialConsoleOptions, parseGatewayUsername, startFakeSerialConsole } from './server.js';
+import { type FakeSerialConsole, type FakeSerialConsoleOptions, keyPair, parseGatewayUsername, startFakeSerialConsole } from './server.js';
 
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 const { Terminal } = xterm;
 
 // Guard: every socket this file opens must go to loopback.
@@ -37,8 +37,8 @@ afterAll(() => {
   expect(connectTargets.filter((h) => !LOOP.includes(h))).toEqual([]);
 });
 
-const KEY = utils.generateKeyPairSync('ed25519');
-const OTHER_KEY = utils.generateKeyPairSync('ed25519');
+const KEY = keyPair();
+const OTHER_KEY = keyPair();
 const USERNAME = 'test-project.us-central1-a.win-vm.alice.port=1';
 const ADMIN_PW = 'Adm1n-Passw0rd!';
 const TS = 'HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server';
@@ -565,7 +565,7 @@ describe('cmd channel', () => {
 
 describe('README example', () => {
   it('start, register a key, connect with ssh2, reach the cmd prompt', async () => {
-    const kp = utils.generateKeyPairSync('ed25519');
+    const kp = keyPair();
     const fake = await startFakeSerialConsole({ guest: applyFault(healthyGuest(), 'rdpDisabled') });
     fakes.push(fake);
     fake.authorizeKey('alice', kp.public);

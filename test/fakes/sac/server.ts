@@ -138,8 +138,11 @@ function parsePublic(line: string): ParsedKey {
   return Array.isArray(k) ? k[0] : k;
 }
 
-/** ed25519 host key; ssh2's generator sometimes yields a key its own parser rejects, so retry. */
-function hostKeyPair(): { private: string; public: string } {
+/**
+ * An ed25519 key pair (the fake's host key, the tests' user keys). ssh2's generator drops a leading zero byte of
+ * the public key about once in 256 keys, giving a key its own parser rejects: retry.
+ */
+export function keyPair(): { private: string; public: string } {
   for (;;) {
     const kp = utils.generateKeyPairSync('ed25519');
     if (!(utils.parseKey(kp.private) instanceof Error) && !(utils.parseKey(kp.public) instanceof Error)) return kp;
@@ -239,7 +242,7 @@ export async function startFakeSerialConsole(opts: FakeSerialConsoleOptions = {}
   };
   for (const k of opts.authorizedKeys ?? []) authorizeKey(k.user, k.publicKey);
 
-  const hk = hostKeyPair();
+  const hk = keyPair();
   const hostPublic = parsePublic(hk.public);
   const hostKey = { openssh: hk.public.trim(), sha256: sha256Fingerprint(hostPublic.getPublicSSH()) };
 
