@@ -67,7 +67,7 @@ export function scopeOptions(cmd: Command): Command {
     .option('--subscription <id>', 'Azure subscription (repeatable; default: every enabled one the credential can see)', collectRepeat, [])
     .option('--azure-cloud <cloud>', 'public (default), usgov or china')
     .option('--azure-endpoint <url>', 'replaces the ARM host, e.g. https://management.azure.com (env RDPCLOUD_AZURE_ENDPOINT); http only for loopback')
-    .option('--concurrency <n>', 'scopes read in parallel per provider (default: gcp 16, aws 8, azure 16)')
+    .option('--concurrency <n>', 'scopes read in parallel per provider (default: gcp 32, aws 8, azure 32)')
     .option('--shard <i/n>', 'audit only the i-th of n stable parts of the scopes (a CI matrix; rdpcloud merge joins the reports)')
     .option('--gcp-endpoint <url>', 'replaces https://compute.googleapis.com (env RDPCLOUD_GCP_ENDPOINT); http only for loopback')
     .option('--debug', 'show stack traces for internal errors');
