@@ -7,6 +7,9 @@
 // REST answers are the same JSON the client would have decoded (field names, int64 as strings, enums as
 // names). The gax clients are still used, loaded on demand, for the writes and the per-instance calls of
 // fix, diagnose, explain --verify-with-api and the serial console.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AuthClient } from 'google-auth-library';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { AuthError, UsageError } from '../../src/errors.js';
@@ -49,7 +52,27 @@ export function parseEndpoint(value: string, flag: string): Endpoint {
   return { apiEndpoint: host, port, protocol };
 }
 
-/** GOOGLE_OAUTH_ACCESS_TOKEN (Terraform's convention) or Application Default Credentials. */
+/**
+ * The Application Default Credentials file `env` names, as google-auth-library would find it: the file in
+ * GOOGLE_APPLICATION_CREDENTIALS, else gcloud's (CLOUDSDK_CONFIG, else %APPDATA%\gcloud or ~/.config/gcloud)
+ * when it exists. Found here, from the run's environment rather than the process's, so that a library caller's
+ * `env` decides which credentials are used (the library itself reads process.env).
+ */
+export function adcFile(env: NodeJS.ProcessEnv, platform = process.platform): { file: string; from: string } | undefined {
+  const named = (env.GOOGLE_APPLICATION_CREDENTIALS ?? env.google_application_credentials)?.trim();
+  if (named) return { file: named, from: 'GOOGLE_APPLICATION_CREDENTIALS' };
+  const dir = env.CLOUDSDK_CONFIG || (platform === 'win32' ? env.APPDATA && join(env.APPDATA, 'gcloud') : env.HOME && join(env.HOME, '.config', 'gcloud'));
+  const file = dir ? join(dir, 'application_default_credentials.json') : undefined;
+  return file && existsSync(file) ? { file, from: "gcloud's application default credentials" } : undefined;
+}
+
+const NO_CREDENTIALS =
+  'no credentials found: run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS to a credentials file (workload identity federation in CI), or set GOOGLE_OAUTH_ACCESS_TOKEN';
+
+/**
+ * GOOGLE_OAUTH_ACCESS_TOKEN (Terraform's convention) or Application Default Credentials: the credentials file
+ * `env` names (adcFile), else the metadata server of a GCE or GKE machine, unless METADATA_SERVER_DETECTION=none.
+ */
 export async function gcpAuth(env: NodeJS.ProcessEnv): Promise<AuthClient> {
   const { GoogleAuth, OAuth2Client } = await import('google-auth-library');
   const token = env.GOOGLE_OAUTH_ACCESS_TOKEN?.trim();
@@ -58,13 +81,29 @@ export async function gcpAuth(env: NodeJS.ProcessEnv): Promise<AuthClient> {
     c.setCredentials({ access_token: token }); // no expiry: used as given
     return c;
   }
+  const adc = adcFile(env);
+  if (adc) {
+    // Read here and handed over as JSON, as the library reads its own ADC file: given as keyFilename instead,
+    // a file that is not JSON would be taken for a PEM key and the requests would go out without credentials.
+    const bad = (why: string) => new AuthError('gcp', `${adc.from} "${adc.file}": ${why}; fix the file, or run \`gcloud auth application-default login\``);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(adc.file, 'utf8'));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw bad(code === 'ENOENT' ? 'no such file' : code ? `cannot be read (${code})` : 'not JSON');
+    }
+    try {
+      return (await new GoogleAuth({ scopes: SCOPES, credentials: json as any }).getClient()) as AuthClient;
+    } catch (e) {
+      throw bad(`not a credentials file google-auth-library accepts (${(e as Error).message.split('\n')[0]})`);
+    }
+  }
+  if (env.METADATA_SERVER_DETECTION?.trim().toLowerCase() === 'none') throw new AuthError('gcp', NO_CREDENTIALS);
   try {
     return (await new GoogleAuth({ scopes: SCOPES }).getClient()) as AuthClient;
   } catch {
-    throw new AuthError(
-      'gcp',
-      'no credentials found: run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS to a credentials file (workload identity federation in CI), or set GOOGLE_OAUTH_ACCESS_TOKEN',
-    );
+    throw new AuthError('gcp', NO_CREDENTIALS);
   }
 }
 

@@ -1,5 +1,6 @@
 // What the commands share: the I/O a run gets, the scope and judging flags, reading the scopes into an inventory
 // (or a saved one), and the sources.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { Inventory, Provider } from '../model/inventory.js';
@@ -116,7 +117,8 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress, onPa
     }
     // The inventory schema (an ajv compile) is needed for saved inventories only.
     const { loadInventory } = await import('./inventory-file.js');
-    const inv = await loadInventory(o.from);
+    // Relative to the working directory the run was given (a library caller's io.cwd), not the process's.
+    const inv = await loadInventory(resolve(io.cwd ?? process.cwd(), o.from));
     if (!o.provider.length) return { inventory: inv, providers: [] };
     // --provider narrows a saved inventory to those clouds. (--shard is applied to what is reported: the whole
     // saved inventory is judged, so a Shared VPC host's rules see the service projects of every shard.)

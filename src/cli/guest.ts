@@ -1,7 +1,9 @@
 // `rdpcloud diagnose`: the cloud path from the audit engine plus the in-guest checks over the serial console.
 // It changes nothing in the guest; its one write to the cloud - a temporary key in ssh-keys, removed after - is
 // announced first and needs --yes or a yes at the prompt.
-import { chmod, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { evaluate } from '../engine/evaluate.js';
 import { parsePort } from '../engine/sources.js';
@@ -114,7 +116,7 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
     if (!(e instanceof GuestAccessError)) throw e;
     d.guestError = e.message;
   } finally {
-    if (o.transcript) await writeFile(o.transcript, transcript.join('\n') + '\n', { mode: 0o600 });
+    if (o.transcript) await writeFile(resolve(io.cwd ?? process.cwd(), o.transcript), transcript.join('\n') + '\n', { mode: 0o600 });
   }
   io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...d }, null, 2) + '\n' : diagnoseText(d));
   if (d.guestError) return 2;
@@ -213,7 +215,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
     if (!(e instanceof GuestAccessError)) throw e;
     error = e.message;
   } finally {
-    if (o.transcript) await writeFile(o.transcript, transcript.join('\n') + '\n', { mode: 0o600 });
+    if (o.transcript) await writeFile(resolve(io.cwd ?? process.cwd(), o.transcript), transcript.join('\n') + '\n', { mode: 0o600 });
   }
   const cloud = { before: cloudNow.map((r) => ({ source: r.source, verdict: r.verdict })), plans: cloudPlans, after: cloudAfter?.map((r) => ({ source: r.source, verdict: r.verdict })) };
   const report = { schemaVersion: REPORT_SCHEMA_VERSION, ref: instanceRef(instance), before, plan, steps: outcomes, after, cloud, ...(error ? { error } : {}) };
@@ -270,7 +272,8 @@ export interface ResetOpts extends CommonOpts {
 
 /** `rdpcloud reset-password`: GCE's Windows password reset; the password goes to a terminal or a 0600 file, once. */
 export async function runResetPassword(ref: string, o: ResetOpts, io: Io): Promise<number> {
-  if (!o.user) throw new UsageError('name the Windows account with --user (it is created as an administrator if it does not exist)');
+  const user = o.user;
+  if (!user) throw new UsageError('name the Windows account with --user (it is created as an administrator if it does not exist)');
   if (!o.output && !io.stdoutIsTTY) throw new UsageError('the new password is shown only on a terminal or written to --output FILE (mode 0600): stdout is not a terminal');
   if (o.from) throw new UsageError('reset-password talks to the cloud: leave out --from and name the project (--project P)');
   const timeoutMs = Number(o.timeout) * 1000;
@@ -279,23 +282,59 @@ export async function runResetPassword(ref: string, o: ResetOpts, io: Io): Promi
   const instance = findInstance(inventory, ref);
   const gcp = providers.find((p) => p.id === instance.provider);
   if (!(gcp instanceof GcpProvider)) throw new UsageError(`reset-password is GCE's protocol: ${instance.provider} instances are not supported`);
-  await consent([`add a one-time RSA key (expires in 5 minutes) to the windows-keys metadata of ${instance.name}`, `let the guest agent set a new password for ${o.user} (created as an administrator if missing; data protected by the old password, such as EFS files, is lost)`], o, io);
-  let password: string;
-  try {
-    password = await resetWindowsPassword(gcp, instance, o.user, io.env.RDPCLOUD_GCP_ACCOUNT ?? 'rdpcloud', { now: io.now, pollMs: Number(io.env.RDPCLOUD_RESET_POLL_MS ?? 2000), timeoutMs });
-  } catch (e) {
-    if (e instanceof ResetError) {
-      io.stderr(`error: ${e.message}\n`);
-      return 2;
+  // The file is opened (made, mode 0600) before the password changes: a path that cannot be written must not
+  // cost the user a password they never get to see.
+  const secret = o.output ? await openSecretFile(resolve(io.cwd ?? process.cwd(), o.output), o.output) : undefined;
+  let written = false;
+  const resetTo = async (file: FileHandle | undefined): Promise<number> => {
+    await consent([`add a one-time RSA key (expires in 5 minutes) to the windows-keys metadata of ${instance.name}`, `let the guest agent set a new password for ${user} (created as an administrator if missing; data protected by the old password, such as EFS files, is lost)`], o, io);
+    let password: string;
+    try {
+      password = await resetWindowsPassword(gcp, instance, user, io.env.RDPCLOUD_GCP_ACCOUNT ?? 'rdpcloud', { now: io.now, pollMs: Number(io.env.RDPCLOUD_RESET_POLL_MS ?? 2000), timeoutMs });
+    } catch (e) {
+      if (e instanceof ResetError) {
+        io.stderr(`error: ${e.message}\n`);
+        return 2;
+      }
+      throw e;
     }
-    throw e;
+    if (file) {
+      try {
+        await file.truncate(0);
+        await file.write(`${password}\n`, 0);
+        written = true;
+      } catch (e) {
+        throw new UsageError(`${o.output}: the password of ${user} was reset but could not be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); run reset-password again with another --output`);
+      }
+      io.stderr(`the new password for ${user} on ${instance.name} is in ${o.output} (mode 0600)\n`);
+    } else {
+      io.stdout(`username: ${user}\npassword: ${password}\n`);
+    }
+    return 0;
+  };
+  try {
+    return await resetTo(secret?.file);
+  } finally {
+    await secret?.file.close();
+    // A file made for a password that never came (declined, failed) is not left behind empty.
+    if (secret?.created && !written) await rm(secret.path, { force: true });
   }
-  if (o.output) {
-    await writeFile(o.output, `${password}\n`, { mode: 0o600, flag: 'w' });
-    await chmod(o.output, 0o600);
-    io.stderr(`the new password for ${o.user} on ${instance.name} is in ${o.output} (mode 0600)\n`);
-  } else {
-    io.stdout(`username: ${o.user}\npassword: ${password}\n`);
+}
+
+/** Opens (creates) the file a secret goes to, mode 0600 whatever the umask or an older file's mode. */
+// Not truncated here: until the new password is in hand, an older file keeps what it had.
+async function openSecretFile(path: string, named: string): Promise<{ file: FileHandle; path: string; created: boolean }> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    let created = true;
+    const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+      created = false;
+      return open(path, constants.O_WRONLY, 0o600);
+    });
+    await file.chmod(0o600);
+    return { file, path, created };
+  } catch (e) {
+    throw new UsageError(`--output "${named}": cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); nothing was changed`);
   }
-  return 0;
 }

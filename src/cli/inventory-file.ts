@@ -1,6 +1,7 @@
 // Reading and writing inventory files (`snapshot -o`, `audit --from`). Every problem is named with the
 // file and the field; nothing here throws a stack trace at a user.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { InputError } from '../errors.js';
 import type { Inventory } from '../model/inventory.js';
 import { validateInventory } from '../model/schema.js';
@@ -54,6 +55,14 @@ function addressProblems(inv: Inventory): string[] {
   return out.slice(0, 20);
 }
 
-export async function saveInventory(file: string, inv: Inventory): Promise<void> {
-  await writeFile(file, JSON.stringify(inv, null, 1) + '\n', 'utf8');
+/** Writes the inventory to `path` (its folder made if missing); `named`: the file as the user wrote it, for errors. */
+export async function saveInventory(path: string, inv: Inventory, named = path): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, JSON.stringify(inv, null, 1) + '\n', 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code === 'ENOTDIR' ? 'a parent is not a directory' : code === 'ENOSPC' ? 'no space left on the device' : `cannot be written (${code ?? (e as Error).message})`;
+    throw new InputError(named, [`${why}; name another file with --output`]);
+  }
 }

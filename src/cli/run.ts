@@ -1,5 +1,6 @@
 // The command line. run(argv, io) returns an exit code; only bin.ts exits the process.
 import { Command, CommanderError, Option } from 'commander';
+import { resolve } from 'node:path';
 import { EXIT, InputError, RdpcloudError, ScopeError, UsageError } from '../errors.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { Progress } from './progress.js';
@@ -103,7 +104,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const progress = new Progress(io);
       const inv = await readInventory({ ...o, source: [], port: '3389' }, io, progress);
       const { saveInventory } = await import('./inventory-file.js');
-      await saveInventory(o.output, inv);
+      await saveInventory(resolve(io.cwd ?? process.cwd(), o.output), inv, o.output);
       const failed = inv.scopes.filter((s) => s.status === 'failed');
       reportScopeProblems(inv.scopes, io);
       io.stderr(`wrote ${o.output}: ${inv.instances.length} instances, ${inv.ruleSets.length} rule sets, ${inv.scopes.length - failed.length}/${inv.scopes.length} scopes\n`);

@@ -17,8 +17,8 @@ export async function rdpcloud(argv: string[], env: Record<string, string | unde
     stderr: (s) => {
       stderr += s;
     },
-    // Never the developer's real credentials: only what the test passes.
-    env: { METADATA_SERVER_DETECTION: 'none', RDPCLOUD_PROBE_LOOPBACK_ONLY: '1', RDPCLOUD_RETRY_BASE_MS: '5', GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/rdpcloud-test-no-adc.json', ...env },
+    // Never the developer's real credentials: only what the test passes (no gcloud folder, no metadata server).
+    env: { METADATA_SERVER_DETECTION: 'none', RDPCLOUD_PROBE_LOOPBACK_ONLY: '1', RDPCLOUD_RETRY_BASE_MS: '5', CLOUDSDK_CONFIG: '/nonexistent/rdpcloud-test-no-gcloud', ...env },
     stdoutIsTTY: false,
     stderrIsTTY: false,
     now: () => new Date('2026-11-25T12:00:00Z'),

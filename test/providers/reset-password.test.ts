@@ -1,7 +1,7 @@
 // `rdpcloud reset-password`, GCE's protocol end to end: the real compute client writes the RSA key to windows-keys,
 // the fake's simulated guest agent answers on serial port 4 with the new password RSA-OAEP-encrypted, rdpcloud
 // decrypts it and shows it once - never in stderr, never in a file without mode 0600.
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { startFakeGce } from '../fakes/gce/server.js';
@@ -81,6 +81,43 @@ describe('reset-password', () => {
       expect(same.stderr).toMatch(/must differ from the instance name/);
       const stopped = await rdpcloud(['reset-password', 'win-web-02', '--project', 'acme-prod', '--user', 'ops', '--output', `${dir}/b`, '--yes'], env(fake.port));
       expect(stopped.stderr).toMatch(/TERMINATED/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('--output is relative to the run\'s working directory; a path it cannot write is refused before anything changes', async () => {
+    const fake = await startFakeGce(demoWorld(), { token: 'test-token', windowsPasswordFor: () => 'Rel4tive!Secret' });
+    try {
+      const dir = await mkdtemp(`${tmpdir()}/rdpcloud-reset-`);
+      const r = await rdpcloud(['reset-password', 'win-web-01', '--project', 'acme-prod', '--user', 'ops-admin', '--output', 'secrets/pw.txt', '--yes', '--timeout', '5'], env(fake.port), { now: () => new Date(), cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      expect((await readFile(`${dir}/secrets/pw.txt`, 'utf8')).trim()).toBe('Rel4tive!Secret');
+      expect((await stat(`${dir}/secrets/pw.txt`)).mode & 0o777).toBe(0o600);
+      const writes = fake.metadataWrites.length;
+      // A regular file where a folder should be: nothing can be written below it.
+      await writeFile(`${dir}/plain`, 'x');
+      const bad = await rdpcloud(['reset-password', 'win-web-01', '--project', 'acme-prod', '--user', 'ops-admin', '--output', 'plain/pw.txt', '--yes', '--timeout', '5'], env(fake.port), { cwd: dir });
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/--output "plain\/pw\.txt": cannot be written \(\w+\); nothing was changed/);
+      expect(fake.metadataWrites).toHaveLength(writes);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('declined: an older password file keeps what it had, and no empty file is left where there was none', async () => {
+    const fake = await startFakeGce(demoWorld(), { token: 'test-token' });
+    try {
+      const dir = await mkdtemp(`${tmpdir()}/rdpcloud-reset-`);
+      await writeFile(`${dir}/old.txt`, 'the-previous-password\n', { mode: 0o600 });
+      const keep = await rdpcloud(['reset-password', 'win-web-01', '--project', 'acme-prod', '--user', 'ops-admin', '--output', `${dir}/old.txt`], env(fake.port));
+      expect(keep.code).toBe(2);
+      expect(await readFile(`${dir}/old.txt`, 'utf8')).toBe('the-previous-password\n');
+      const none = await rdpcloud(['reset-password', 'win-web-01', '--project', 'acme-prod', '--user', 'ops-admin', '--output', `${dir}/new.txt`], env(fake.port));
+      expect(none.code).toBe(2);
+      await expect(stat(`${dir}/new.txt`)).rejects.toThrow(/ENOENT/);
+      expect(fake.metadataWrites).toHaveLength(0);
     } finally {
       await fake.close();
     }
