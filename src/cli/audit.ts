@@ -14,7 +14,7 @@ import { Drifting } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
 import { FORMATS, formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { HeapBudget } from './heap-budget.js';
-import { failsTheRun, Judging } from './judging.js';
+import { failsTheRun, Judging, routesFor, type Route } from './judging.js';
 import { Progress } from './progress.js';
 import { Timings } from './timings.js';
 import { inShard, parseShard } from './shard.js';
@@ -165,8 +165,8 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     today: io.now(),
     ...(baseline ? { drifting: new Drifting(baseline, o.baseline!, shard ? covers : undefined) } : {}),
     failOn,
-    // Only JSON is written straight from the spool; the other formats read the whole report.
-    spool: [...outputs.map((x) => x.format), ...(toStdout ? [stdoutFormat] : [])].every((f) => f === 'json'),
+    // What the outputs read is kept; what only JSON reads is spooled; what none reads is dropped.
+    routes: routesFor([...outputs.map((x) => x.format), ...(toStdout ? [stdoutFormat] : [])]),
   });
   const budget = new HeapBudget(HEAP_THRESHOLD_MIB, HEAP_GROWING_PERCENT);
   const watching = budget.watch(50);
@@ -196,14 +196,17 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
       policies: policies.map(policySummary),
       ...(baseline ? { drift: judging.s.drifting!.drift() } : {}),
     };
-    const spooled = { instances: fin.instances, results: fin.results, findings: fin.findings };
-    const report: Report = judging.s.spool ? head : { ...head, instances: fin.instancesList(), results: fin.resultsList(), findings: fin.findingsList() };
+    // The report holds what is kept in memory; JSON reads the spooled arrays from the spool.
+    const { routes } = judging.s;
+    const spooled = { ...(routes.instances === 'spool' ? { instances: fin.instances } : {}), ...(routes.results === 'spool' ? { results: fin.results } : {}), ...(routes.findings === 'spool' ? { findings: fin.findings } : {}) };
+    const kept = <T>(route: Route, list: () => T[]): T[] => (route === 'memory' ? list() : []);
+    const report: Report = { ...head, instances: kept(routes.instances, fin.instancesList), results: kept(routes.results, fin.resultsList), findings: kept(routes.findings, fin.findingsList) };
     const sarifLocation = config?.file ?? (flags.from ? shownPath(at(flags.from), cwd) : 'rdpcloud.yaml');
     // A report folder that does not exist yet is made (CI jobs write to reports/...).
     for (const out of outputs) await mkdir(dirname(at(out.file)), { recursive: true });
     // In blocks, so that a large JSON report is never one string in memory.
     const blocks = function* (format: Format, color: boolean) {
-      for (const b of renderBlocks(report, format, { color, sarifLocation }, judging.s.spool ? spooled : undefined)) {
+      for (const b of renderBlocks(report, format, { color, sarifLocation }, spooled)) {
         yield b;
         budget.check();
       }

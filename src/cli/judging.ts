@@ -20,6 +20,7 @@ import { joinFindings } from '../policies/join.js';
 import { runContext, runPolicies } from '../policies/run.js';
 import { applySuppressions, type Suppression } from '../policies/suppressions.js';
 import type { Policy, RunContext } from '../policies/types.js';
+import { READS, type Format } from '../reporters/index.js';
 import { elementsText } from '../reporters/json.js';
 
 /** A finding that fails the run: a failure at or above --fail-on, not suppressed, and new when there is a baseline (the known backlog is tracked, not re-failed). */
@@ -41,8 +42,36 @@ export interface JudgeSetup {
   today: Date;
   drifting?: Drifting;
   failOn: Severity | 'none';
-  /** Write the scopes' arrays to a temporary file instead of keeping them (JSON output only reads them back). */
-  spool: boolean;
+  /** Where each of the scopes' arrays goes (routesFor: what the run's formats read). */
+  routes: Routes;
+}
+
+/**
+ * Where one of the scopes' arrays goes: kept in memory (a format other than JSON reads it), written to the
+ * spool (only JSON reads it: written back from there, as text), or dropped (no output shows it).
+ */
+export type Route = 'memory' | 'spool' | 'drop';
+export interface Routes {
+  instances: Route;
+  results: Route;
+  findings: Route;
+  /** Findings kept in memory: only those that failed or could not decide (the only ones the formats read). */
+  failingOnly: boolean;
+}
+
+/** The routes for a run's output formats (src/reporters/index.ts READS says what each format reads). */
+export function routesFor(formats: readonly Format[]): Routes {
+  const others = formats.filter((f) => f !== 'json').map((f) => READS[f]);
+  const json = formats.includes('json');
+  const route = (kept: boolean): Route => (kept ? 'memory' : json ? 'spool' : 'drop');
+  const findings = others.some((r) => r.findings === 'all') ? 'all' : others.some((r) => r.findings === 'failing') ? 'failing' : 'none';
+  return {
+    instances: route(others.some((r) => r.instances)),
+    results: route(others.some((r) => r.results)),
+    findings: route(findings !== 'none'),
+    // With JSON as well the findings in memory are all there is of them: JSON shows every one.
+    failingOnly: findings === 'failing' && !json,
+  };
 }
 
 type Section = 'instances' | 'results';
@@ -122,6 +151,43 @@ class FileStore implements Store {
   }
 }
 
+/** Nothing kept: a section no output shows. */
+class NoStore implements Store {
+  put(): void {}
+  items(): unknown[] {
+    return [];
+  }
+  *pieces(): Iterable<string> {}
+  close(): void {}
+}
+
+/** Each section to its route's store; the spool file is made only when a section goes there. */
+class RoutedStore implements Store {
+  private readonly memory = new MemoryStore();
+  private readonly none = new NoStore();
+  private file?: FileStore;
+  constructor(private readonly routes: Routes) {}
+  private of(section: Section | number): Store {
+    const route = this.routes[typeof section === 'number' ? 'findings' : section];
+    return route === 'memory' ? this.memory : route === 'drop' ? this.none : (this.file ??= new FileStore());
+  }
+  put(section: Section | number, ordinal: number, items: readonly unknown[]): void {
+    this.of(section).put(section, ordinal, items);
+  }
+  items(section: Section | number): unknown[] {
+    return this.of(section).items(section);
+  }
+  pieces(section: Section | number): Iterable<string> {
+    return this.of(section).pieces(section);
+  }
+  close(): void {
+    this.file?.close();
+  }
+}
+
+/** A finding some format other than JSON shows: a failure (suppressed or not) or a check that could not decide. */
+const shown = (f: Finding) => f.status === 'fail' || f.status === 'error';
+
 function unlinked(dir: string): boolean {
   try {
     rmSync(dir, { recursive: true });
@@ -147,7 +213,7 @@ export class Judging {
   failing = false;
 
   constructor(readonly s: JudgeSetup) {
-    this.store = s.spool ? new FileStore() : new MemoryStore();
+    this.store = new RoutedStore(s.routes);
     this.policyIndex = new Map(s.policies.map((p, i) => [p.id, i]));
     this.unusedSuppressions = new Set(s.suppressions);
   }
@@ -177,7 +243,10 @@ export class Judging {
       if (!list) byPolicy.set(p, (list = []));
       list.push(f);
     }
-    for (const [p, list] of byPolicy) this.store.put(p, ordinal, this.settle(list));
+    for (const [p, list] of byPolicy) {
+      const settled = this.settle(list);
+      this.store.put(p, ordinal, s.routes.failingOnly ? settled.filter(shown) : settled);
+    }
   }
 
   /** Suppressions and the baseline applied, the exit code's facts noted. */

@@ -12,6 +12,26 @@ import { tableReport } from './table.js';
 export const FORMATS = ['table', 'json', 'sarif', 'junit', 'markdown', 'csv', 'ocsf'] as const;
 export type Format = (typeof FORMATS)[number];
 
+/**
+ * What of an audit's per-scope arrays each format reads, so that an audit keeps only that (src/cli/judging.ts):
+ * at 100,000 instances the results and the passing findings are most of its memory, and SARIF or OCSF shows
+ * neither. `failing`: the findings that failed (suppressed or not) or could not decide, the only ones shown.
+ */
+export interface Reads {
+  instances: boolean;
+  results: boolean;
+  findings: 'all' | 'failing' | 'none';
+}
+export const READS: Record<Format, Reads> = {
+  json: { instances: true, results: true, findings: 'all' },
+  table: { instances: true, results: true, findings: 'failing' },
+  markdown: { instances: true, results: false, findings: 'failing' },
+  csv: { instances: false, results: false, findings: 'all' },
+  junit: { instances: false, results: false, findings: 'all' },
+  sarif: { instances: false, results: false, findings: 'failing' },
+  ocsf: { instances: false, results: false, findings: 'failing' },
+};
+
 export interface RenderOptions {
   color: boolean;
   /** The file SARIF results point at (GitHub code scanning needs a location in the repository). */

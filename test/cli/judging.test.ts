@@ -64,8 +64,8 @@ describe('an audit judged scope by scope', () => {
       else process.env.TMPDIR = before;
     }
     expect(await readdir(spoolDir)).toEqual([]);
-    // A SARIF output as well: every scope is kept in memory and the JSON rendered from the whole report.
-    const kept = await rdpcloud(['audit', ...scopes, '--format', 'json', '--output', 'r.sarif'], gcpEnv(fake.port), { cwd: dir });
+    // A table output as well: every array is kept in memory and the JSON rendered from the whole report.
+    const kept = await rdpcloud(['audit', ...scopes, '--format', 'json', '--output', 'r.txt'], gcpEnv(fake.port), { cwd: dir });
     expect(kept.stderr).toBe('');
     expect(spooled.code).toBe(kept.code);
     expect(spooled.stdout).toBe(kept.stdout);
@@ -85,6 +85,18 @@ describe('an audit judged scope by scope', () => {
     // Instances in inventory order (projects as listed, names sorted within one), whatever order they were read in.
     expect(rep.instances.map((i) => i.instance)).toEqual(['win-a1', 'win-a2', 'win-b', 'win-c', 'win-solo']);
     expect(rep.findings.find((f) => f.policyId === 'rdp-unused-open-rule' && f.resource.ref === 'gcp:solo/network/default')).toMatchObject({ status: 'fail', rules: ['solo-rdp'] });
+  });
+
+  // Each format alone keeps only what it reads (READS: SARIF and OCSF no results and no passing findings, ...):
+  // its file must be what the same format makes when the run keeps everything (a table and JSON as well).
+  it.each(['x.sarif', 'x.ocsf.json', 'x.xml', 'x.md', 'x.csv', 'x.txt'])('%s alone is the file it is when everything is kept', async (file) => {
+    const alone = await rdpcloud(['audit', ...scopes, '--output', `alone/${file}`], gcpEnv(fake.port), { cwd: dir });
+    const all = await rdpcloud(['audit', ...scopes, '--output', `all/${file}`, '--output', 'all/r.txt', '--output', 'all/r.json'], gcpEnv(fake.port), { cwd: dir });
+    expect(alone.code).toBe(all.code);
+    expect(alone.code).toBe(1);
+    const text = await readFile(join(dir, 'alone', file), 'utf8');
+    expect(text.length).toBeGreaterThan(100);
+    expect(text).toBe(await readFile(join(dir, 'all', file), 'utf8'));
   });
 
   it('writes the spooled report to a file the same as to stdout', async () => {
