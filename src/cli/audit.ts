@@ -232,8 +232,8 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
  * 100,000 instances (80 ms latency): peak RSS 570 -> 429 MiB, for 20.7 -> 25.9 s of CPU and 21.0 -> 22.3 s of
  * wall. Small audits never reach it (the EC2 2,000-group shape peaks at ~85 MiB of heap).
  */
-const HEAP_THRESHOLD_MIB = 160;
-const HEAP_GROWING_PERCENT = 25;
+export const HEAP_THRESHOLD_MIB = 160;
+export const HEAP_GROWING_PERCENT = 25;
 
 /** One scope as an inventory of its own (its rule sets and paths are all it crosses). */
 function partInventory(part: ScopeInventory): Inventory {

@@ -7,9 +7,6 @@
 // The report is the one a whole-inventory judgement gives, in the same order: instances and results in
 // inventory order (provider, scope as listed, instance name), findings by policy, then by scope, the rule-set
 // findings of a policy after its instance findings... of which a policy has one kind only.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { evaluate } from '../engine/evaluate.js';
 import { atOrAbove } from '../engine/grade.js';
 import type { Source } from '../engine/sources.js';
@@ -22,6 +19,7 @@ import { applySuppressions, type Suppression } from '../policies/suppressions.js
 import type { Policy, RunContext } from '../policies/types.js';
 import { READS, type Format } from '../reporters/index.js';
 import { elementsText } from '../reporters/json.js';
+import { TextSpool, type Span } from './spool.js';
 
 /** A finding that fails the run: a failure at or above --fail-on, not suppressed, and new when there is a baseline (the known backlog is tracked, not re-failed). */
 export const failsTheRun = (f: Finding, failOn: Severity | 'none', withBaseline: boolean): boolean =>
@@ -107,47 +105,26 @@ class MemoryStore implements Store {
   close(): void {}
 }
 
-/**
- * The text of each put() appended to one file; read back range by range, in ordinal order. The file is
- * unlinked as soon as it is open (only the descriptor reaches it), so nothing is left behind however the audit
- * ends; where the system refuses that (Windows), close() removes it.
- */
+/** The text of each put() appended to the spool (spool.ts); read back range by range, in ordinal order. */
 class FileStore implements Store {
-  private readonly dir = mkdtempSync(join(tmpdir(), 'rdpcloud-audit-'));
-  private readonly fd = openSync(join(this.dir, 'spool.json'), 'w+', 0o600);
-  private readonly unlinked = unlinked(this.dir);
-  private at = 0;
-  private readonly ranges = new Map<Section | number, { ordinal: number; from: number; bytes: number }[]>();
+  private readonly spool = new TextSpool();
+  private readonly ranges = new Map<Section | number, { ordinal: number; span: Span }[]>();
 
   put(section: Section | number, ordinal: number, items: readonly unknown[]): void {
     if (items.length === 0) return;
     let list = this.ranges.get(section);
     if (!list) this.ranges.set(section, (list = []));
-    for (const text of elementsText(KEY(section), items)) {
-      const buf = Buffer.from(text, 'utf8');
-      writeSync(this.fd, buf, 0, buf.length, this.at);
-      list.push({ ordinal, from: this.at, bytes: buf.length });
-      this.at += buf.length;
-    }
+    for (const text of elementsText(KEY(section), items)) list.push({ ordinal, span: this.spool.write(text) });
   }
   items(): unknown[] {
     throw new Error('a spooled audit reads its scopes back as JSON text only');
   }
   *pieces(section: Section | number): Iterable<string> {
     // Stable: the pieces of one scope stay in the order they were written.
-    for (const r of [...(this.ranges.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) {
-      const buf = Buffer.allocUnsafe(r.bytes);
-      let got = 0;
-      while (got < r.bytes) got += readSync(this.fd, buf, got, r.bytes - got, r.from + got);
-      yield buf.toString('utf8');
-    }
+    for (const r of [...(this.ranges.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) yield this.spool.read(r.span);
   }
-  private closed = false;
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    closeSync(this.fd);
-    if (!this.unlinked) rmSync(this.dir, { recursive: true, force: true });
+    this.spool.close();
   }
 }
 
@@ -188,14 +165,6 @@ class RoutedStore implements Store {
 /** A finding some format other than JSON shows: a failure (suppressed or not) or a check that could not decide. */
 const shown = (f: Finding) => f.status === 'fail' || f.status === 'error';
 
-function unlinked(dir: string): boolean {
-  try {
-    rmSync(dir, { recursive: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class Judging {
   private readonly store: Store;

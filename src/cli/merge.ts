@@ -2,16 +2,20 @@
 // matrix). Scopes, instances, results and findings are joined, each once (a scope or finding that two parts
 // both carry is kept from the later report), except that an open rule is unused only if it is in every part
 // that judged its rule set; policies are joined by id; drift is counted again from the merged findings. The exit
-// code is what one audit of everything would have given.
+// code is what one audit of everything would have given. The parts are read one at a time and, as in an audit,
+// the merge keeps only what its outputs read: what only JSON shows waits in a spool as text (spool.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import { REPORT_SCHEMA_VERSION, type Report } from '../model/results.js';
+import { REPORT_SCHEMA_VERSION, type Finding, type InstanceSummary, type PolicySummary, type Report, type Result, type Severity } from '../model/results.js';
 import { mergeDrift } from '../policies/baseline.js';
-import { joinFindings } from '../policies/join.js';
+import { joinGroup, joinKey } from '../policies/join.js';
 import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
-import { exitCodeOf, formatNamed, parseFailOn, readReport } from './audit.js';
+import { exitCodeOf, formatNamed, HEAP_GROWING_PERCENT, HEAP_THRESHOLD_MIB, parseFailOn, readReport } from './audit.js';
+import { HeapBudget } from './heap-budget.js';
 import type { Io } from './common.js';
+import { routesFor, type Route, type Routes } from './judging.js';
+import { TextSpool, type Span } from './spool.js';
 import { VERSION } from './version.js';
 
 export interface MergeOpts {
@@ -21,29 +25,142 @@ export interface MergeOpts {
   exitZero?: boolean;
 }
 
-const byKey = <T>(items: T[], key: (t: T) => string): T[] => [...new Map(items.map((t) => [key(t), t])).values()];
 const ref = (x: { provider: string; scope: string; location: string; instanceId: string }) => `${x.provider}|${x.scope}|${x.location}|${x.instanceId}`;
 
+/** One element as it stands in the report's array (as elementsText cuts them): what the spool holds. */
+const piece = (item: unknown) => `\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`;
+
+/** What is held of one element: the element (in memory), its text (in the spool), or a group of findings still to join. */
+interface Held<T> {
+  item?: T;
+  span?: Span;
+  group?: Finding[];
+}
+
+/**
+ * One array of the merged report: each element once by key, where it was first seen, the last part's (a Map
+ * keeps a key's first place when it is set again). By its route the elements are kept, spooled as text or
+ * dropped; `needed` ones are kept whatever the route, for the exit code and the drift.
+ */
+class Joined<T> {
+  readonly held = new Map<string, Held<T>>();
+  constructor(
+    private readonly route: Route,
+    private readonly spool: () => TextSpool,
+    private readonly needed: (t: T) => boolean,
+    private readonly inMemory: (t: T) => boolean = () => true,
+  ) {}
+  add(key: string, item: T): void {
+    const h: Held<T> = {};
+    if ((this.route === 'memory' && this.inMemory(item)) || this.needed(item)) h.item = item;
+    if (this.route === 'spool') h.span = this.spool().write(piece(item));
+    this.held.set(key, h);
+  }
+  addToGroup(key: string, f: Finding): void {
+    const h = this.held.get(key);
+    if (h?.group) h.group.push(f);
+    else this.held.set(key, { group: [f] });
+  }
+  /** The elements kept in memory, in order. */
+  kept(): T[] {
+    const out: T[] = [];
+    for (const h of this.held.values()) if (h.item !== undefined) out.push(h.item);
+    return out;
+  }
+  /** The array as JSON pieces (a spooled route). */
+  *pieces(): Iterable<string> {
+    for (const h of this.held.values()) {
+      if (h.span) yield this.spool().read(h.span);
+      else if (h.item !== undefined) yield piece(h.item);
+    }
+  }
+}
+
+/** Results and findings the exit code and the drift read: undecided verdicts, failures and checks that could not decide. */
+const undecided = (r: Result) => r.verdict === 'unknown';
+const shown = (f: Finding) => f.status === 'fail' || f.status === 'error';
+
+/**
+ * The merge a part at a time: each part's arrays go to their routes (routesFor the outputs) as it is read, so
+ * that only one part is ever parsed in memory and what only the JSON output reads waits in a spool.
+ */
+export class Merger {
+  private spoolFile?: TextSpool;
+  private readonly spool = () => (this.spoolFile ??= new TextSpool());
+  private port?: number;
+  private readonly sources = new Set<string>();
+  private readonly scopes = new Map<string, Report['scopes'][number]>();
+  private readonly policies = new Map<string, PolicySummary>();
+  private readonly drifts: NonNullable<Report['drift']>[] = [];
+  readonly instances: Joined<InstanceSummary>;
+  readonly results: Joined<Result>;
+  readonly findings: Joined<Finding>;
+
+  constructor(readonly routes: Routes) {
+    this.instances = new Joined(routes.instances, this.spool, () => false);
+    this.results = new Joined(routes.results, this.spool, undecided);
+    this.findings = new Joined(routes.findings, this.spool, shown, routes.failingOnly ? shown : undefined);
+  }
+
+  add(part: Report): void {
+    if (this.port !== undefined && part.port !== this.port) throw new UsageError(`the reports judge different ports (${this.port}, ${part.port}): merge runs of the same audit`);
+    this.port = part.port;
+    for (const x of part.sources) this.sources.add(x);
+    for (const x of part.scopes) this.scopes.set(`${x.provider}|${x.scope}`, x);
+    for (const x of part.instances) this.instances.add(ref(x), x);
+    for (const x of part.results) this.results.add(`${ref(x)}|${x.source}|${x.port}`, x);
+    for (const x of part.policies ?? []) this.policies.set(x.id, x);
+    if (part.drift) this.drifts.push(part.drift);
+    const policyOf = (id: string) => this.policies.get(id);
+    for (const f of part.findings) {
+      const { key, group } = joinKey(f, policyOf);
+      if (group) this.findings.addToGroup(key, f);
+      else this.findings.add(key, f);
+    }
+  }
+
+  /** The merged report (its spooled arrays empty), and the spooled arrays as JSON pieces. */
+  finish(now: Date): { report: Report; spooled: Partial<Record<keyof Report, () => Iterable<string>>> } {
+    const policyOf = (id: string) => this.policies.get(id);
+    // The unused-open-rule groups, decided over every part; kept in memory (one per open rule set).
+    for (const h of this.findings.held.values()) if (h.group) h.item = joinGroup(h.group, policyOf, this.port ?? 3389);
+    const report: Report = {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      tool: { name: 'rdpcloud', version: VERSION },
+      generatedAt: now.toISOString(),
+      port: this.port ?? 3389,
+      sources: [...this.sources],
+      scopes: [...this.scopes.values()],
+      instances: this.routes.instances === 'memory' ? this.instances.kept() : [],
+      results: this.routes.results === 'memory' ? this.results.kept() : [],
+      findings: this.routes.findings === 'memory' ? this.findings.kept() : [],
+      policies: [...this.policies.values()],
+    };
+    if (this.drifts.length) report.drift = mergeDrift(this.findings.kept(), this.drifts);
+    const spooled: Partial<Record<keyof Report, () => Iterable<string>>> = {};
+    if (this.routes.instances === 'spool') spooled.instances = () => this.instances.pieces();
+    if (this.routes.results === 'spool') spooled.results = () => this.results.pieces();
+    if (this.routes.findings === 'spool') spooled.findings = () => this.findings.pieces();
+    return { report, spooled };
+  }
+
+  /** What the exit code reads: the scopes, the undecided results, the failures and undecided checks. */
+  exitCode(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
+    return exitCodeOf({ ...report, results: this.results.kept().filter(undecided), findings: this.findings.kept().filter(shown) }, failOn, exitZero);
+  }
+
+  close(): void {
+    this.spoolFile?.close();
+  }
+}
+
+const IN_MEMORY: Routes = { instances: 'memory', results: 'memory', findings: 'memory', failingOnly: false };
+
+/** The merged report of parts already read (everything in memory). */
 export function mergeReports(parts: Report[], now: Date): Report {
-  const ports = [...new Set(parts.map((p) => p.port))];
-  if (ports.length > 1) throw new UsageError(`the reports judge different ports (${ports.join(', ')}): merge runs of the same audit`);
-  const drifts = parts.map((p) => p.drift).filter((d): d is NonNullable<Report['drift']> => !!d);
-  const merged: Report = {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    tool: { name: 'rdpcloud', version: VERSION },
-    generatedAt: now.toISOString(),
-    port: ports[0],
-    sources: [...new Set(parts.flatMap((p) => p.sources))],
-    scopes: byKey(parts.flatMap((p) => p.scopes), (s) => `${s.provider}|${s.scope}`),
-    instances: byKey(parts.flatMap((p) => p.instances), ref),
-    results: byKey(parts.flatMap((p) => p.results), (r) => `${ref(r)}|${r.source}|${r.port}`),
-    findings: [],
-    policies: byKey(parts.flatMap((p) => p.policies ?? []), (p) => p.id),
-  };
-  const policies = new Map(merged.policies.map((p) => [p.id, p]));
-  merged.findings = joinFindings(parts.flatMap((p) => p.findings), (id) => policies.get(id), merged.port);
-  if (drifts.length) merged.drift = mergeDrift(merged.findings, drifts);
-  return merged;
+  const m = new Merger(IN_MEMORY);
+  for (const p of parts) m.add(p);
+  return m.finish(now).report;
 }
 
 export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<number> {
@@ -56,13 +173,24 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
     if (!f) throw new UsageError(`--output "${file}": cannot tell the format from the extension; add --format`);
     return { file, format: f };
   });
-  const parts = await Promise.all(files.map((f) => readReport(resolve(cwd, f), f, 'merge')));
-  const report = mergeReports(parts, io.now());
-  for (const out of outputs) {
-    await mkdir(dirname(resolve(cwd, out.file)), { recursive: true });
-    await writeFile(resolve(cwd, out.file), renderBlocks(report, out.format, { color: false }));
+  const merger = new Merger(routesFor([...outputs.map((x) => x.format), ...(!outputs.length || o.format ? [stdoutFormat] : [])]));
+  try {
+    // One part at a time: a part parsed, its arrays taken, then the next (a shard's report is hundreds of megabytes at scale).
+    // The heap's growth tightened as in an audit: each part parsed is garbage once taken (heap-budget.ts).
+    const budget = new HeapBudget(HEAP_THRESHOLD_MIB, HEAP_GROWING_PERCENT);
+    for (const f of files) {
+      budget.check();
+      merger.add(await readReport(resolve(cwd, f), f, 'merge'));
+    }
+    const { report, spooled } = merger.finish(io.now());
+    for (const out of outputs) {
+      await mkdir(dirname(resolve(cwd, out.file)), { recursive: true });
+      await writeFile(resolve(cwd, out.file), renderBlocks(report, out.format, { color: false }, spooled));
+    }
+    if (!outputs.length || o.format) for (const block of renderBlocks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR }, spooled)) io.stdout(block);
+    else io.stderr(`merged ${files.length} reports (${report.scopes.length} scopes, ${merger.instances.held.size} instances) into ${outputs.map((x) => x.file).join(', ')}\n`);
+    return merger.exitCode(report, failOn, !!o.exitZero);
+  } finally {
+    merger.close();
   }
-  if (!outputs.length || o.format) for (const block of renderBlocks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR })) io.stdout(block);
-  else io.stderr(`merged ${files.length} reports (${report.scopes.length} scopes, ${report.instances.length} instances) into ${outputs.map((x) => x.file).join(', ')}\n`);
-  return exitCodeOf(report, failOn, !!o.exitZero);
 }

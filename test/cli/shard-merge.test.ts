@@ -51,6 +51,31 @@ describe('--shard and merge', () => {
     expect({ ...merged.drift, baselineGeneratedAt: '' }).toEqual({ ...whole.drift, baselineGeneratedAt: '' });
   });
 
+  // The merge reads one part at a time and keeps only what its outputs read (what only JSON shows in a spool):
+  // the JSON must be the one an all-in-memory merge writes, also where parts overlap (a part twice: each element
+  // once, the later part's), and each other format alone the file it is when everything is kept.
+  it('spooled or kept, the merge writes the same files, overlapping parts too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rdpcloud-merge-spool-'));
+    for (let i = 1; i <= 3; i++) await rdpcloud(['audit', '--from', DEMO, '--shard', `${i}/3`, '-o', `part-${i}.json`], {}, { cwd: dir });
+    const parts = ['part-1.json', 'part-2.json', 'part-1.json', 'part-3.json', 'part-2.json'];
+    const spooled = await rdpcloud(['merge', ...parts, '--format', 'json'], {}, { cwd: dir });
+    const kept = await rdpcloud(['merge', ...parts, '--format', 'json', '--output', 'kept.txt'], {}, { cwd: dir });
+    expect(spooled.code).toBe(kept.code);
+    expect(spooled.stdout.length).toBeGreaterThan(1000);
+    expect(spooled.stdout).toBe(kept.stdout);
+    const { mergeReports } = await import('../../src/cli/merge.js');
+    const { jsonReport } = await import('../../src/reporters/json.js');
+    const fs = await import('node:fs');
+    const read = (f: string) => JSON.parse(fs.readFileSync(join(dir, f), 'utf8')) as Report;
+    expect(spooled.stdout).toBe(jsonReport(mergeReports(parts.map(read), new Date('2026-11-25T12:00:00Z'))));
+    for (const file of ['x.sarif', 'x.ocsf.json', 'x.xml', 'x.md', 'x.csv', 'x.txt']) {
+      const alone = await rdpcloud(['merge', ...parts, '--output', `alone/${file}`], {}, { cwd: dir });
+      const all = await rdpcloud(['merge', ...parts, '--output', `all/${file}`, '--output', 'all/r.txt', '--output', 'all/r.json'], {}, { cwd: dir });
+      expect(alone.code, file).toBe(all.code);
+      expect(fs.readFileSync(join(dir, 'alone', file), 'utf8'), file).toBe(fs.readFileSync(join(dir, 'all', file), 'utf8'));
+    }
+  });
+
   it('the same scope always lands in the same shard', async () => {
     const a = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
     const b = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
