@@ -1,6 +1,6 @@
 // `rdpcloud audit` and `rdpcloud policies`: the config file, the policy catalog, the inventory, the engine,
 // the policies, suppressions and the baseline, then every requested output. Exit codes per interface.md.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { EXIT, InputError, UsageError } from '../errors.js';
 import { INVENTORY_SCHEMA_VERSION, type Inventory } from '../model/inventory.js';
@@ -19,6 +19,7 @@ import { Progress } from './progress.js';
 import { Timings } from './timings.js';
 import { inShard, parseShard } from './shard.js';
 import { VERSION } from './version.js';
+import { JsonShapeError, readObjectStreaming } from './json-stream.js';
 import { collectList, readInventory, type CommonOpts, type Io } from './common.js';
 
 export interface AuditOpts extends CommonOpts {
@@ -67,26 +68,39 @@ export function withConfig(o: AuditOpts, c: Config | undefined): AuditOpts {
   };
 }
 
-/** An earlier `audit --format json` report (--baseline, merge), checked enough to be used. */
-export async function readReport(path: string, file: string, flag = '--baseline'): Promise<Report> {
-  let text: string;
+/** The arrays of a report that are read an element at a time (hundreds of megabytes at 100,000 instances). */
+export type ReportArray = 'instances' | 'results' | 'findings';
+const REPORT_ARRAYS: ReadonlySet<string> = new Set<ReportArray>(['instances', 'results', 'findings']);
+
+/**
+ * An earlier `audit --format json` report (--baseline, merge), checked enough to be used, read without holding
+ * it: the head (every other member) is returned with those arrays empty, and each of their elements is given to
+ * `each` as it is read (json-stream.ts); without `each` they are scanned, not parsed.
+ */
+export async function readReport(path: string, file: string, flag = '--baseline', each?: (array: ReportArray, value: unknown) => void): Promise<Report> {
+  let read: Awaited<ReturnType<typeof readObjectStreaming>>;
   try {
-    text = await readFile(path, 'utf8');
+    read = await readObjectStreaming(path, REPORT_ARRAYS, (k, v) => each?.(k as ReportArray, v), !each);
   } catch (e) {
+    if (e instanceof JsonShapeError) throw new InputError(file, [`not JSON: ${flag} takes an earlier \`rdpcloud audit --format json\` report (${e.message})`]);
     throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${flag} names an earlier \`rdpcloud audit --format json\` report)` : `cannot read it: ${(e as Error).message}`]);
   }
-  let data: Partial<Report>;
-  try {
-    data = JSON.parse(text) as Partial<Report>;
-  } catch {
-    throw new InputError(file, [`not JSON: ${flag} takes an earlier \`rdpcloud audit --format json\` report`]);
-  }
-  if (!Array.isArray(data.findings) || typeof data.generatedAt !== 'string' || typeof data.schemaVersion !== 'number') {
+  const data = read.members as Partial<Report>;
+  if (!read.arrays.has('findings') || typeof data.generatedAt !== 'string' || typeof data.schemaVersion !== 'number') {
     throw new InputError(file, ['not an rdpcloud JSON report (no schemaVersion, generatedAt and findings): write one with `rdpcloud audit --format json -o FILE`']);
   }
   if (data.schemaVersion > REPORT_SCHEMA_VERSION) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} is newer than this rdpcloud reads (${REPORT_SCHEMA_VERSION})`]);
   if (data.schemaVersion < 2) throw new InputError(file, [`report schemaVersion ${data.schemaVersion} predates the policy packs (its findings have other names): make a new report with this rdpcloud`]);
-  return data as Report;
+  return { ...data, instances: [], results: [], findings: [] } as unknown as Report;
+}
+
+/** Only the failures of a baseline report (all that --baseline compares with), read a finding at a time. */
+async function readBaseline(path: string, file: string): Promise<Pick<Report, 'findings' | 'generatedAt'>> {
+  const failures: Finding[] = [];
+  const head = await readReport(path, file, '--baseline', (array, v) => {
+    if (array === 'findings' && (v as Finding)?.status === 'fail') failures.push(v as Finding);
+  });
+  return { generatedAt: head.generatedAt, findings: failures };
 }
 
 export function exitCodeOf(report: Report, failOn: Severity | 'none', exitZero: boolean): number {
@@ -136,7 +150,7 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
   // Sources a policy names (source-reachability `sources`) are judged too, so its check can read them.
   for (const p of policies) for (const s of (p.check.params.sources as string[] | undefined) ?? []) if (!labels.includes(s)) labels.push(s);
   const sources: Source[] = labels.map((l) => resolveSource(l, named));
-  const baseline = o.baseline ? await readReport(at(o.baseline), o.baseline) : undefined;
+  const baseline = o.baseline ? await readBaseline(at(o.baseline), o.baseline) : undefined;
 
   timings.done('setup'); // rdpcloud.yaml, the policy catalog, the baseline
   const declared = sources.filter((s) => !s.isInternet).map((s) => ({ label: s.label, ...(config?.mustReach[s.label] ? { mustReach: config.mustReach[s.label] } : {}) }));

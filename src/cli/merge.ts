@@ -2,8 +2,9 @@
 // matrix). Scopes, instances, results and findings are joined, each once (a scope or finding that two parts
 // both carry is kept from the later report), except that an open rule is unused only if it is in every part
 // that judged its rule set; policies are joined by id; drift is counted again from the merged findings. The exit
-// code is what one audit of everything would have given. The parts are read one at a time and, as in an audit,
-// the merge keeps only what its outputs read: what only JSON shows waits in a spool as text (spool.ts).
+// code is what one audit of everything would have given. The parts are read an element at a time (json-stream.ts)
+// and, as in an audit, the merge keeps only what its outputs read: what only JSON shows waits in a spool as text
+// (spool.ts).
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -11,7 +12,7 @@ import { REPORT_SCHEMA_VERSION, type Finding, type InstanceSummary, type PolicyS
 import { mergeDrift } from '../policies/baseline.js';
 import { joinGroup, joinKey } from '../policies/join.js';
 import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
-import { exitCodeOf, formatNamed, HEAP_GROWING_PERCENT, HEAP_THRESHOLD_MIB, parseFailOn, readReport } from './audit.js';
+import { exitCodeOf, formatNamed, HEAP_GROWING_PERCENT, HEAP_THRESHOLD_MIB, parseFailOn, readReport, type ReportArray } from './audit.js';
 import { HeapBudget } from './heap-budget.js';
 import type { Io } from './common.js';
 import { routesFor, type Route, type Routes } from './judging.js';
@@ -102,18 +103,27 @@ export class Merger {
     this.findings = new Joined(routes.findings, this.spool, shown, routes.failingOnly ? shown : undefined);
   }
 
-  add(part: Report): void {
+  /** A part's head (a report without its arrays): first the heads of every part, then their elements. */
+  addHead(part: Report): void {
     if (this.port !== undefined && part.port !== this.port) throw new UsageError(`the reports judge different ports (${this.port}, ${part.port}): merge runs of the same audit`);
     this.port = part.port;
     for (const x of part.sources) this.sources.add(x);
     for (const x of part.scopes) this.scopes.set(`${x.provider}|${x.scope}`, x);
-    for (const x of part.instances) this.instances.add(ref(x), x);
-    for (const x of part.results) this.results.add(`${ref(x)}|${x.source}|${x.port}`, x);
     for (const x of part.policies ?? []) this.policies.set(x.id, x);
     if (part.drift) this.drifts.push(part.drift);
-    const policyOf = (id: string) => this.policies.get(id);
-    for (const f of part.findings) {
-      const { key, group } = joinKey(f, policyOf);
+  }
+
+  /** One element of a part's arrays, parts in order (every policy is known by then: it says which findings join). */
+  addElement(array: ReportArray, value: unknown): void {
+    if (array === 'instances') {
+      const x = value as InstanceSummary;
+      this.instances.add(ref(x), x);
+    } else if (array === 'results') {
+      const x = value as Result;
+      this.results.add(`${ref(x)}|${x.source}|${x.port}`, x);
+    } else {
+      const f = value as Finding;
+      const { key, group } = joinKey(f, (id) => this.policies.get(id));
       if (group) this.findings.addToGroup(key, f);
       else this.findings.add(key, f);
     }
@@ -157,9 +167,11 @@ export class Merger {
 const IN_MEMORY: Routes = { instances: 'memory', results: 'memory', findings: 'memory', failingOnly: false };
 
 /** The merged report of parts already read (everything in memory). */
+/** The merged report of parts already read (everything in memory). */
 export function mergeReports(parts: Report[], now: Date): Report {
   const m = new Merger(IN_MEMORY);
-  for (const p of parts) m.add(p);
+  for (const p of parts) m.addHead(p);
+  for (const p of parts) for (const array of ['instances', 'results', 'findings'] as const) for (const x of p[array]) m.addElement(array, x);
   return m.finish(now).report;
 }
 
@@ -176,11 +188,13 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
   const merger = new Merger(routesFor([...outputs.map((x) => x.format), ...(!outputs.length || o.format ? [stdoutFormat] : [])]));
   try {
     // One part at a time: a part parsed, its arrays taken, then the next (a shard's report is hundreds of megabytes at scale).
-    // The heap's growth tightened as in an audit: each part parsed is garbage once taken (heap-budget.ts).
+    // Twice over the files: first their heads (every file checked, and every policy known, before any work),
+    // then their arrays an element at a time, into their routes: no part is ever held whole.
+    for (const f of files) merger.addHead(await readReport(resolve(cwd, f), f, 'merge'));
     const budget = new HeapBudget(HEAP_THRESHOLD_MIB, HEAP_GROWING_PERCENT);
     for (const f of files) {
       budget.check();
-      merger.add(await readReport(resolve(cwd, f), f, 'merge'));
+      await readReport(resolve(cwd, f), f, 'merge', (array, value) => merger.addElement(array, value));
     }
     const { report, spooled } = merger.finish(io.now());
     for (const out of outputs) {
