@@ -14,7 +14,7 @@ import { Drifting } from '../policies/baseline.js';
 import type { Policy } from '../policies/types.js';
 import { FORMATS, formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
 import { HeapBudget } from './heap-budget.js';
-import { failsTheRun, Judging, routesFor, type Route } from './judging.js';
+import { byRoute, failsTheRun, Judging, routesFor, type ReportArray } from './judging.js';
 import { Progress } from './progress.js';
 import { Timings } from './timings.js';
 import { inShard, parseShard } from './shard.js';
@@ -68,8 +68,7 @@ export function withConfig(o: AuditOpts, c: Config | undefined): AuditOpts {
   };
 }
 
-/** The arrays of a report that are read an element at a time (hundreds of megabytes at 100,000 instances). */
-export type ReportArray = 'instances' | 'results' | 'findings';
+/** The arrays of a report read an element at a time (hundreds of megabytes at 100,000 instances). */
 const REPORT_ARRAYS: ReadonlySet<string> = new Set<ReportArray>(['instances', 'results', 'findings']);
 
 /**
@@ -211,10 +210,12 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
       ...(baseline ? { drift: judging.s.drifting!.drift() } : {}),
     };
     // The report holds what is kept in memory; JSON reads the spooled arrays from the spool.
-    const { routes } = judging.s;
-    const spooled = { ...(routes.instances === 'spool' ? { instances: fin.instances } : {}), ...(routes.results === 'spool' ? { results: fin.results } : {}), ...(routes.findings === 'spool' ? { findings: fin.findings } : {}) };
-    const kept = <T>(route: Route, list: () => T[]): T[] => (route === 'memory' ? list() : []);
-    const report: Report = { ...head, instances: kept(routes.instances, fin.instancesList), results: kept(routes.results, fin.resultsList), findings: kept(routes.findings, fin.findingsList) };
+    const { kept, spooled } = byRoute(judging.s.routes, {
+      instances: { kept: fin.instancesList, pieces: fin.instances },
+      results: { kept: fin.resultsList, pieces: fin.results },
+      findings: { kept: fin.findingsList, pieces: fin.findings },
+    });
+    const report: Report = { ...head, ...kept };
     const sarifLocation = config?.file ?? (flags.from ? shownPath(at(flags.from), cwd) : 'rdpcloud.yaml');
     // A report folder that does not exist yet is made (CI jobs write to reports/...).
     for (const out of outputs) await mkdir(dirname(at(out.file)), { recursive: true });

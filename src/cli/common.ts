@@ -52,6 +52,9 @@ export interface CommonOpts {
   debug?: boolean;
 }
 
+/** A file named on the command line: relative to the run's working directory (a library caller's io.cwd), not the process's. */
+export const atCwd = (io: Io, file: string): string => resolve(io.cwd ?? process.cwd(), file);
+
 export const collectList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 export const collectRepeat = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -117,8 +120,7 @@ export async function readScopes(o: CommonOpts, io: Io, progress: Progress, onPa
     }
     // The inventory schema (an ajv compile) is needed for saved inventories only.
     const { loadInventory } = await import('./inventory-file.js');
-    // Relative to the working directory the run was given (a library caller's io.cwd), not the process's.
-    const inv = await loadInventory(resolve(io.cwd ?? process.cwd(), o.from));
+    const inv = await loadInventory(atCwd(io, o.from));
     if (!o.provider.length) return { inventory: inv, providers: [] };
     // --provider narrows a saved inventory to those clouds. (--shard is applied to what is reported: the whole
     // saved inventory is judged, so a Shared VPC host's rules see the service projects of every shard.)

@@ -3,7 +3,7 @@
 // announced first and needs --yes or a yes at the prompt.
 import { constants } from 'node:fs';
 import { mkdir, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { UsageError } from '../errors.js';
 import { evaluate } from '../engine/evaluate.js';
 import { parsePort } from '../engine/sources.js';
@@ -18,7 +18,7 @@ import { GcpProvider } from '../../providers/gcp/index.js';
 import { GuestAccessError, serialPortEnabled, withGuestSession, type Credentials, type SessionOptions } from '../../providers/gcp/serial/access.js';
 import type { Instance, Inventory } from '../model/inventory.js';
 import { ResetError, resetWindowsPassword } from '../../providers/gcp/windows-password.js';
-import { namedSources, readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
+import { atCwd, namedSources, readScopes, sourcesOf, type CommonOpts, type Io } from './common.js';
 import { Progress } from './progress.js';
 import { probeInstance } from './probe.js';
 
@@ -116,7 +116,7 @@ export async function runDiagnose(ref: string, o: GuestOpts, io: Io): Promise<nu
     if (!(e instanceof GuestAccessError)) throw e;
     d.guestError = e.message;
   } finally {
-    if (o.transcript) await writeFile(resolve(io.cwd ?? process.cwd(), o.transcript), transcript.join('\n') + '\n', { mode: 0o600 });
+    if (o.transcript) await writeFile(atCwd(io, o.transcript), transcript.join('\n') + '\n', { mode: 0o600 });
   }
   io.stdout(o.format === 'json' ? JSON.stringify({ schemaVersion: REPORT_SCHEMA_VERSION, ...d }, null, 2) + '\n' : diagnoseText(d));
   if (d.guestError) return 2;
@@ -215,7 +215,7 @@ export async function runFix(ref: string, o: FixOpts, io: Io): Promise<number> {
     if (!(e instanceof GuestAccessError)) throw e;
     error = e.message;
   } finally {
-    if (o.transcript) await writeFile(resolve(io.cwd ?? process.cwd(), o.transcript), transcript.join('\n') + '\n', { mode: 0o600 });
+    if (o.transcript) await writeFile(atCwd(io, o.transcript), transcript.join('\n') + '\n', { mode: 0o600 });
   }
   const cloud = { before: cloudNow.map((r) => ({ source: r.source, verdict: r.verdict })), plans: cloudPlans, after: cloudAfter?.map((r) => ({ source: r.source, verdict: r.verdict })) };
   const report = { schemaVersion: REPORT_SCHEMA_VERSION, ref: instanceRef(instance), before, plan, steps: outcomes, after, cloud, ...(error ? { error } : {}) };
@@ -284,7 +284,7 @@ export async function runResetPassword(ref: string, o: ResetOpts, io: Io): Promi
   if (!(gcp instanceof GcpProvider)) throw new UsageError(`reset-password is GCE's protocol: ${instance.provider} instances are not supported`);
   // The file is opened (made, mode 0600) before the password changes: a path that cannot be written must not
   // cost the user a password they never get to see.
-  const secret = o.output ? await openSecretFile(resolve(io.cwd ?? process.cwd(), o.output), o.output) : undefined;
+  const secret = o.output ? await openSecretFile(atCwd(io, o.output), o.output) : undefined;
   let written = false;
   const resetTo = async (file: FileHandle | undefined): Promise<number> => {
     await consent([`add a one-time RSA key (expires in 5 minutes) to the windows-keys metadata of ${instance.name}`, `let the guest agent set a new password for ${user} (created as an administrator if missing; data protected by the old password, such as EFS files, is lost)`], o, io);
@@ -321,8 +321,10 @@ export async function runResetPassword(ref: string, o: ResetOpts, io: Io): Promi
   }
 }
 
-/** Opens (creates) the file a secret goes to, mode 0600 whatever the umask or an older file's mode. */
-// Not truncated here: until the new password is in hand, an older file keeps what it had.
+/**
+ * Opens (creates) the file a secret goes to, mode 0600 whatever the umask or an older file's mode. Not truncated
+ * here: until the new password is in hand, an older file keeps what it had.
+ */
 async function openSecretFile(path: string, named: string): Promise<{ file: FileHandle; path: string; created: boolean }> {
   try {
     await mkdir(dirname(path), { recursive: true });

@@ -108,7 +108,7 @@ export async function readObjectStreaming(path: string, streamed: ReadonlySet<st
       }
       if (depth === 1 && phase === 'key') {
         if (isSpace(b)) continue;
-        if (b === CLOSE_OBJECT && phase === 'key' && !key && !Object.keys(out).length) {
+        if (b === CLOSE_OBJECT && !key && !Object.keys(out).length) {
           phase = 'end';
           depth = 0;
           continue;

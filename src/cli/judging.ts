@@ -11,7 +11,7 @@ import { evaluate } from '../engine/evaluate.js';
 import { atOrAbove } from '../engine/grade.js';
 import type { Source } from '../engine/sources.js';
 import type { Inventory, RuleSet } from '../model/inventory.js';
-import type { Finding, InstanceSummary, Result, Severity } from '../model/results.js';
+import type { Finding, InstanceSummary, Report, Result, Severity } from '../model/results.js';
 import { Drifting } from '../policies/baseline.js';
 import { joinFindings } from '../policies/join.js';
 import { runContext, runPolicies } from '../policies/run.js';
@@ -70,6 +70,20 @@ export function routesFor(formats: readonly Format[]): Routes {
     // With JSON as well the findings in memory are all there is of them: JSON shows every one.
     failingOnly: findings === 'failing' && !json,
   };
+}
+
+/** The per-scope arrays of a report. */
+export type ReportArray = 'instances' | 'results' | 'findings';
+
+/** Each array of a report by its route: kept in memory (in the report), spooled (as JSON pieces), or neither. */
+export function byRoute(
+  routes: Routes,
+  arrays: { [K in ReportArray]: { kept(): Report[K]; pieces(): Iterable<string> } },
+): { kept: Pick<Report, ReportArray>; spooled: Partial<Record<ReportArray, () => Iterable<string>>> } {
+  const spooled: Partial<Record<ReportArray, () => Iterable<string>>> = {};
+  for (const a of ['instances', 'results', 'findings'] as const) if (routes[a] === 'spool') spooled[a] = () => arrays[a].pieces();
+  const kept = <K extends ReportArray>(a: K): Report[K] => (routes[a] === 'memory' ? arrays[a].kept() : []);
+  return { kept: { instances: kept('instances'), results: kept('results'), findings: kept('findings') }, spooled };
 }
 
 type Section = 'instances' | 'results';
@@ -163,8 +177,7 @@ class RoutedStore implements Store {
 }
 
 /** A finding some format other than JSON shows: a failure (suppressed or not) or a check that could not decide. */
-const shown = (f: Finding) => f.status === 'fail' || f.status === 'error';
-
+export const shown = (f: Finding) => f.status === 'fail' || f.status === 'error';
 
 export class Judging {
   private readonly store: Store;

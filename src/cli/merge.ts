@@ -12,10 +12,11 @@ import { REPORT_SCHEMA_VERSION, type Finding, type InstanceSummary, type PolicyS
 import { mergeDrift } from '../policies/baseline.js';
 import { joinGroup, joinKey } from '../policies/join.js';
 import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
-import { exitCodeOf, formatNamed, HEAP_GROWING_PERCENT, HEAP_THRESHOLD_MIB, parseFailOn, readReport, type ReportArray } from './audit.js';
+import { elementText } from '../reporters/json.js';
+import { exitCodeOf, formatNamed, HEAP_GROWING_PERCENT, HEAP_THRESHOLD_MIB, parseFailOn, readReport } from './audit.js';
 import { HeapBudget } from './heap-budget.js';
 import type { Io } from './common.js';
-import { routesFor, type Route, type Routes } from './judging.js';
+import { byRoute, routesFor, shown, type ReportArray, type Route, type Routes } from './judging.js';
 import { TextSpool, type Span } from './spool.js';
 import { VERSION } from './version.js';
 
@@ -27,9 +28,6 @@ export interface MergeOpts {
 }
 
 const ref = (x: { provider: string; scope: string; location: string; instanceId: string }) => `${x.provider}|${x.scope}|${x.location}|${x.instanceId}`;
-
-/** One element as it stands in the report's array (as elementsText cuts them): what the spool holds. */
-const piece = (item: unknown) => `\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`;
 
 /** What is held of one element: the element (in memory), its text (in the spool), or a group of findings still to join. */
 interface Held<T> {
@@ -54,7 +52,7 @@ class Joined<T> {
   add(key: string, item: T): void {
     const h: Held<T> = {};
     if ((this.route === 'memory' && this.inMemory(item)) || this.needed(item)) h.item = item;
-    if (this.route === 'spool') h.span = this.spool().write(piece(item));
+    if (this.route === 'spool') h.span = this.spool().write(elementText(item));
     this.held.set(key, h);
   }
   addToGroup(key: string, f: Finding): void {
@@ -72,14 +70,13 @@ class Joined<T> {
   *pieces(): Iterable<string> {
     for (const h of this.held.values()) {
       if (h.span) yield this.spool().read(h.span);
-      else if (h.item !== undefined) yield piece(h.item);
+      else if (h.item !== undefined) yield elementText(h.item);
     }
   }
 }
 
-/** Results and findings the exit code and the drift read: undecided verdicts, failures and checks that could not decide. */
+/** Results the exit code reads: undecided verdicts (and, of the findings, those `shown`). */
 const undecided = (r: Result) => r.verdict === 'unknown';
-const shown = (f: Finding) => f.status === 'fail' || f.status === 'error';
 
 /**
  * The merge a part at a time: each part's arrays go to their routes (routesFor the outputs) as it is read, so
@@ -134,6 +131,11 @@ export class Merger {
     const policyOf = (id: string) => this.policies.get(id);
     // The unused-open-rule groups, decided over every part; kept in memory (one per open rule set).
     for (const h of this.findings.held.values()) if (h.group) h.item = joinGroup(h.group, policyOf, this.port ?? 3389);
+    const { kept, spooled } = byRoute(this.routes, {
+      instances: { kept: () => this.instances.kept(), pieces: () => this.instances.pieces() },
+      results: { kept: () => this.results.kept(), pieces: () => this.results.pieces() },
+      findings: { kept: () => this.findings.kept(), pieces: () => this.findings.pieces() },
+    });
     const report: Report = {
       schemaVersion: REPORT_SCHEMA_VERSION,
       tool: { name: 'rdpcloud', version: VERSION },
@@ -141,16 +143,10 @@ export class Merger {
       port: this.port ?? 3389,
       sources: [...this.sources],
       scopes: [...this.scopes.values()],
-      instances: this.routes.instances === 'memory' ? this.instances.kept() : [],
-      results: this.routes.results === 'memory' ? this.results.kept() : [],
-      findings: this.routes.findings === 'memory' ? this.findings.kept() : [],
+      ...kept,
       policies: [...this.policies.values()],
     };
     if (this.drifts.length) report.drift = mergeDrift(this.findings.kept(), this.drifts);
-    const spooled: Partial<Record<keyof Report, () => Iterable<string>>> = {};
-    if (this.routes.instances === 'spool') spooled.instances = () => this.instances.pieces();
-    if (this.routes.results === 'spool') spooled.results = () => this.results.pieces();
-    if (this.routes.findings === 'spool') spooled.findings = () => this.findings.pieces();
     return { report, spooled };
   }
 
@@ -166,7 +162,6 @@ export class Merger {
 
 const IN_MEMORY: Routes = { instances: 'memory', results: 'memory', findings: 'memory', failingOnly: false };
 
-/** The merged report of parts already read (everything in memory). */
 /** The merged report of parts already read (everything in memory). */
 export function mergeReports(parts: Report[], now: Date): Report {
   const m = new Merger(IN_MEMORY);
@@ -187,7 +182,6 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
   });
   const merger = new Merger(routesFor([...outputs.map((x) => x.format), ...(!outputs.length || o.format ? [stdoutFormat] : [])]));
   try {
-    // One part at a time: a part parsed, its arrays taken, then the next (a shard's report is hundreds of megabytes at scale).
     // Twice over the files: first their heads (every file checked, and every policy known, before any work),
     // then their arrays an element at a time, into their routes: no part is ever held whole.
     for (const f of files) merger.addHead(await readReport(resolve(cwd, f), f, 'merge'));

@@ -1,6 +1,5 @@
 // The command line. run(argv, io) returns an exit code; only bin.ts exits the process.
 import { Command, CommanderError, Option } from 'commander';
-import { resolve } from 'node:path';
 import { EXIT, InputError, RdpcloudError, ScopeError, UsageError } from '../errors.js';
 import { REPORT_SCHEMA_VERSION } from '../model/results.js';
 import { Progress } from './progress.js';
@@ -11,7 +10,7 @@ import type { ProbeOpts } from './probe.js';
 import type { MergeOpts } from './merge.js';
 import type { Verification } from '../engine/verify.js';
 import { FORMATS } from '../reporters/index.js';
-import { collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, namedSources, type CommonOpts, type Io } from './common.js';
+import { atCwd, collectList, collectRepeat, judgeOptions, readInventory, readScopes, scopeOptions, sourcesOf, namedSources, type CommonOpts, type Io } from './common.js';
 
 // Each command's own modules are imported when it runs: the policy catalog (ajv, yaml), the prober, the
 // inventory schema, remediation and the verifier are not all needed by any one command, and loading every one
@@ -104,7 +103,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       const progress = new Progress(io);
       const inv = await readInventory({ ...o, source: [], port: '3389' }, io, progress);
       const { saveInventory } = await import('./inventory-file.js');
-      await saveInventory(resolve(io.cwd ?? process.cwd(), o.output), inv, o.output);
+      await saveInventory(atCwd(io, o.output), inv, o.output);
       const failed = inv.scopes.filter((s) => s.status === 'failed');
       reportScopeProblems(inv.scopes, io);
       io.stderr(`wrote ${o.output}: ${inv.instances.length} instances, ${inv.ruleSets.length} rule sets, ${inv.scopes.length - failed.length}/${inv.scopes.length} scopes\n`);

@@ -23,6 +23,9 @@ export function* elementsText(key: string, list: readonly unknown[]): Generator<
   }
 }
 
+/** One element as elementsText cuts it (at its depth in the report), for arrays whose elements are kept apart. */
+export const elementText = (item: unknown): string => `\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`;
+
 /**
  * The report as JSON with two-space indentation, one top-level field or one block of array elements at a time.
  * `spooled`: arrays whose elements are elsewhere (an audit that wrote each scope's results out as it went),
