@@ -6,7 +6,8 @@
 // its groups is world-open on 3389. The real `rdpcloud audit --provider aws --region eu-west-1 --format json`
 // runs as its own process (bench/harness.ts runCli: its own wall and peak RSS), against the fake from the test
 // suite (test/fakes/aws/server.ts) with EC2's real page limit (1000); the answer is checked (every instance,
-// the exposed ones exactly) and the requests are counted by operation. Best of 3 runs (`--runs N` to change).
+// the exposed ones exactly, every world-open group and the unused ones among them) and the requests are
+// counted by operation. Best of 3 runs (`--runs N` to change).
 import type { Instance, SecurityGroup } from '@aws-sdk/client-ec2';
 import { instance, ipPermission, networkAcl, rdpFrom, routeTable, securityGroup, subnet, vpc } from '../test/fakes/aws/fixtures.js';
 import { startFakeAws, type AwsWorld } from '../test/fakes/aws/server.js';
@@ -55,7 +56,7 @@ const hex = (prefix: string, n: number, salt: number) => `${prefix}-0${salt.toSt
 interface Built {
   world: AwsWorld;
   /** What a right answer says. */
-  expect: { instances: number; exposed: number; windows: number };
+  expect: { instances: number; exposed: number; windows: number; worldOpenGroups: number; unusedWorldOpenGroups: number };
 }
 
 export function buildShape(s: Shape, salt: number): Built {
@@ -73,6 +74,7 @@ export function buildShape(s: Shape, salt: number): Built {
     groups.push(securityGroup({ account: ACCOUNT, region: REGION, id, name: `bench-${world ? 'rdp-world' : 'internal'}-${g}`, vpcId: VPC_ID, ingress }));
   }
   const instances: Instance[] = [];
+  const attached = new Set<string>();
   let exposed = 0;
   let windows = 0;
   for (let k = 0; k < s.instances; k++) {
@@ -84,6 +86,7 @@ export function buildShape(s: Shape, salt: number): Built {
     const win = k % 10 !== 9; // a tenth are Linux: judged the same (a path is a path)
     if (win) windows++;
     if ([...mine].some((g) => open.has(g.GroupId!))) exposed++;
+    for (const g of mine) attached.add(g.GroupId!);
     instances.push(
       instance({
         account: ACCOUNT,
@@ -117,7 +120,10 @@ export function buildShape(s: Shape, salt: number): Built {
       },
     },
   };
-  return { world, expect: { instances: s.instances, exposed, windows } };
+  // Every group is judged on its own rules, attached or not: each world-open one fails the group check, and the
+  // world-open ones attached to nothing are unused open rules.
+  const unusedWorldOpenGroups = [...open].filter((g) => !attached.has(g)).length;
+  return { world, expect: { instances: s.instances, exposed, windows, worldOpenGroups: open.size, unusedWorldOpenGroups } };
 }
 
 /** The requests a right run makes: pages of the two listings, one of each other listing, nothing per instance. */
@@ -151,6 +157,9 @@ function check(r: CliRun, e: Built['expect']): string | undefined {
   const others = rep.instances.filter((i) => i.access !== 'exposed' && i.access !== 'private-only');
   if (others.length) return `${others.length} instances neither exposed nor private-only (${others[0]!.access})`;
   if (rep.instances.filter((i) => i.os === 'windows').length !== e.windows) return 'wrong number of Windows instances';
+  const fails = (policy: string) => rep.findings.filter((f) => f.policyId === policy && f.status === 'fail').length;
+  if (fails('aws-security-group-rdp-from-ipv4-internet') !== e.worldOpenGroups) return `${fails('aws-security-group-rdp-from-ipv4-internet')} world-open groups found, expected ${e.worldOpenGroups}`;
+  if (fails('rdp-unused-open-rule') !== e.unusedWorldOpenGroups) return `${fails('rdp-unused-open-rule')} unused world-open groups found, expected ${e.unusedWorldOpenGroups}`;
   return undefined;
 }
 
@@ -199,7 +208,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       .sort()
       .map(([op, c]) => `${op.replace(/^\w+\./, '')} ${c}`)
       .join(', ');
-    const answer = wrong ? `WRONG ANSWER: ${wrong}` : `${fmt(built.expect.exposed)} of ${fmt(built.expect.instances)} exposed, as built`;
+    const answer = wrong ? `WRONG ANSWER: ${wrong}` : `${fmt(built.expect.exposed)} of ${fmt(built.expect.instances)} exposed, ${fmt(built.expect.worldOpenGroups)} world-open groups (${fmt(built.expect.unusedWorldOpenGroups)} attached to nothing), as built`;
     const walls = all.map((x) => fmt(x.wallMs / 1000, 2)).join(' / ');
     rows.push({
       name: `EC2 ${s.name}: wall`,

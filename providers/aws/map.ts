@@ -360,6 +360,19 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
     if (agent) inst.gateways = [{ kind: 'ssm', name: `Session Manager (SSM agent ${agent.AgentVersion ?? ''} online)`.replace('  ', ' ') } satisfies Gateway];
     instances.push(inst);
   }
+  // Every group and network ACL of the listing is judged on its own rules as well, attached or not: a group open
+  // to the world that no instance uses is a finding (rdp-unused-open-rule; CIS AWS 5.2 and 5.1 read every
+  // group and ACL), and the next instance it is attached to is open on day one. After the ones on paths, in
+  // listing order.
+  if (!d.unreadable?.securityGroups) for (const g of d.securityGroups) if (g.GroupId) sgStage(g.GroupId);
+  if (!d.unreadable?.networkAcls) {
+    for (const acl of d.networkAcls) {
+      if (!acl.NetworkAclId) continue;
+      const { inbound, outbound } = aclRuleSets(acl, account);
+      put(inbound);
+      put(outbound);
+    }
+  }
   return { instances, ruleSets: [...ruleSets.values()], paths };
 }
 

@@ -259,6 +259,24 @@ export function mapSubscription(d: AzureSubscriptionData): MappedSubscription {
     if (gateways.length) inst.gateways = gateways;
     instances.push(inst);
   }
+  // Every NSG of the listing is judged on its own rules as well: one on a subnet with no VM, or attached to
+  // nothing, that lets the internet in is a finding (rdp-unused-open-rule; CIS Azure 6.1 reads every NSG). In
+  // the VNet of each subnet it is on (its VirtualNetwork tag is that VNet's space); attached to none, with
+  // no VNet (the VirtualNetwork tag then names no address).
+  if (!d.unreadable?.nsgs) {
+    const judged = new Set([...ruleSets.keys()].map((id) => id.split('@')[0]));
+    const vnetsOf = new Map<string, Set<string>>();
+    for (const [subnet, nsg] of subnetNsg) {
+      let set = vnetsOf.get(nsg);
+      if (!set) vnetsOf.set(nsg, (set = new Set()));
+      set.add(vnetOfSubnet(subnet));
+    }
+    for (const nsg of d.nsgs) {
+      const id = lc(nsg.id);
+      if (!id || judged.has(`azure/${id}`)) continue;
+      for (const vnet of vnetsOf.get(id) ?? ['']) stageOf(id, vnet);
+    }
+  }
   return { instances, ruleSets: [...ruleSets.values()], paths };
 }
 

@@ -211,6 +211,10 @@ export class GcpProvider implements CloudProvider {
       const middle = facts.order === 'BEFORE_CLASSIC_FIREWALL' ? [...globalNet, ...regionalStages, vpc] : [vpc, ...globalNet, ...regionalStages];
       paths[id] = [{ name: 'firewall', stages: [...hier, ...middle], otherwise: IMPLIED_DENY }];
     }
+    // The project's networks with no instance in them: their VPC firewall rules are judged on their own too (a
+    // rule open to the world there is a finding, and the next instance in the network is open on day one; CIS
+    // GCP 3.7 reads every rule). Their firewall policies are not read: that is a call per network.
+    for (const facts of local.values()) if (!ruleSets.has(facts.vpc.id)) ruleSets.set(facts.vpc.id, facts.vpc);
 
     return { scope, instances, ruleSets: [...ruleSets.values()], paths };
   }

@@ -31,6 +31,8 @@ export function awsDemoWorld(): AwsWorld {
     office: securityGroup({ account: PROD, id: 'sg-0rdpoffice000001', name: 'rdp-office', vpcId: VPC, ingress: [ipPermission({ protocol: 'tcp', port: 3389, prefixLists: ['pl-0office000000001'] })] }),
     ssh: securityGroup({ account: PROD, id: 'sg-0sshworld0000001', name: 'ssh-world', vpcId: VPC, ingress: [ipPermission({ protocol: 'tcp', port: 22, cidrs: ['0.0.0.0/0'] })] }),
     internal: securityGroup({ account: PROD, id: 'sg-0internal0000001', name: 'from-bastion-sg', vpcId: VPC, ingress: [ipPermission({ protocol: '-1', groups: [{ GroupId: 'sg-0bastion00000001', UserId: PROD }] })] }),
+    // Attached to no instance: judged on its own rules (world-open, and unused).
+    legacy: securityGroup({ account: PROD, id: 'sg-0rdplegacy000001', name: 'rdp-legacy', vpcId: VPC, ingress: [rdpFrom(['0.0.0.0/0'])] }),
   };
   const win = (name: string, id: string, o: Omit<Parameters<typeof instance>[0], 'account' | 'vpcId' | 'id' | 'name'>) => instance({ account: PROD, vpcId: VPC, id, name, windows: true, ...o });
   const devVpc = 'vpc-0acme0dev0000001';

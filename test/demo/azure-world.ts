@@ -65,6 +65,8 @@ export function azureDemoWorld(): AzureWorld {
           nsg({ sub: S, rg, name: 'nsg-nic-range', rules: [{ name: 'AllowRemoteRange', priority: 320, source: '0.0.0.0/0', ports: '3380-3390' }] }),
           nsg({ sub: S, rg, name: 'nsg-nic-bastion', rules: [{ name: 'AllowRdpFromBastion', priority: 300, source: '10.40.255.0/26', ports: '3389' }] }),
           nsg({ sub: S, rg, name: 'nsg-nic-office', rules: [{ name: 'AllowRdpFromOffice', priority: 300, source: [OFFICE], ports: ['22', '3389'] }] }),
+          // Associated with no subnet and no NIC: judged on its own rules (world-open, and unused).
+          nsg({ sub: S, rg, name: 'nsg-old-rdp', rules: [{ name: 'AllowRdpFromAnywhere', priority: 100, source: '*', ports: '3389' }] }),
         ],
         bastionHosts: [bastion({ sub: S, rg, name: 'bas-app', subnetId: bas, publicIpId: publicIpId(S, rg, 'bas-app-pip') })],
       },
