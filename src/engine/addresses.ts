@@ -160,10 +160,48 @@ function firstEnding4(r: Flat, v: number, from: number): number {
   return lo;
 }
 
+/**
+ * The ranges an operation on `a` and `b` gives, added in order: no list is made while they are a prefix of
+ * either input, and an input the result equals is given back itself (the engine's memos key sets by identity).
+ */
+class Result4 {
+  private out?: number[];
+  private sameA = true;
+  private sameB = true;
+  private n = 0;
+  constructor(
+    private readonly a: Flat,
+    private readonly b: Flat,
+  ) {}
+
+  add(lo: number, hi: number): void {
+    const { a, b, n } = this;
+    if (this.out) this.out.push(lo, hi);
+    else {
+      const wasA = this.sameA;
+      this.sameA &&= a[n] === lo && a[n + 1] === hi;
+      this.sameB &&= b[n] === lo && b[n + 1] === hi;
+      if (!this.sameA && !this.sameB) {
+        this.out = (wasA ? a : b).slice(0, n);
+        this.out.push(lo, hi);
+      }
+    }
+    this.n = n + 2;
+  }
+
+  list(): Flat {
+    if (this.out) return this.out;
+    if (this.sameA && this.n === this.a.length) return this.a;
+    if (this.sameB && this.n === this.b.length) return this.b;
+    return (this.sameA ? this.a : this.b).slice(0, this.n);
+  }
+}
+
 function union4(a: Flat, b: Flat): Flat {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
-  const out: number[] = [];
+  // The union is often `a` itself (what is allowed already holds what a rule adds) or `b`.
+  const out = new Result4(a, b);
   let i = 0;
   let j = 0;
   let lo: number;
@@ -177,28 +215,31 @@ function union4(a: Flat, b: Flat): Flat {
     hi = b[1];
     j = 2;
   }
-  while (i < a.length || j < b.length) {
-    let rlo: number;
-    let rhi: number;
-    if (j >= b.length || (i < a.length && a[i] <= b[j])) {
-      rlo = a[i];
-      rhi = a[i + 1];
-      i += 2;
-    } else {
-      rlo = b[j];
-      rhi = b[j + 1];
-      j += 2;
+  for (;;) {
+    const more = i < a.length || j < b.length;
+    let rlo = 0;
+    let rhi = 0;
+    if (more) {
+      if (j >= b.length || (i < a.length && a[i] <= b[j])) {
+        rlo = a[i];
+        rhi = a[i + 1];
+        i += 2;
+      } else {
+        rlo = b[j];
+        rhi = b[j + 1];
+        j += 2;
+      }
+      if (rlo <= hi + 1) {
+        if (rhi > hi) hi = rhi;
+        continue;
+      }
     }
-    if (rlo <= hi + 1) {
-      if (rhi > hi) hi = rhi;
-    } else {
-      out.push(lo, hi);
-      lo = rlo;
-      hi = rhi;
-    }
+    out.add(lo, hi); // [lo, hi] is complete
+    if (!more) break;
+    lo = rlo;
+    hi = rhi;
   }
-  out.push(lo, hi);
-  return out;
+  return out.list();
 }
 
 /** Whether two lists share an address, without building the intersection. */
@@ -216,10 +257,11 @@ function overlap4(x: Flat, y: Flat): boolean {
 }
 
 function intersect4(x: Flat, y: Flat): Flat {
-  // Walk the shorter list; find its overlaps in the longer one by binary search.
+  // Walk the shorter list; find its overlaps in the longer one by binary search. Most intersections give back
+  // one of the lists whole (a remainder inside what a layer allows).
   const a = x.length <= y.length ? x : y;
   const b = a === x ? y : x;
-  const out: number[] = [];
+  const out = new Result4(a, b);
   const nb = b.length >> 1;
   let j = 0;
   for (let i = 0; i < a.length; i += 2) {
@@ -227,13 +269,18 @@ function intersect4(x: Flat, y: Flat): Flat {
     const hi = a[i + 1];
     j = firstEnding4(b, lo, j);
     if (j >= nb) break;
-    for (let k = j; k < nb && b[2 * k] <= hi; k++) out.push(lo > b[2 * k] ? lo : b[2 * k], hi < b[2 * k + 1] ? hi : b[2 * k + 1]);
+    for (let k = j; k < nb && b[2 * k] <= hi; k++) {
+      const rlo = lo > b[2 * k] ? lo : b[2 * k];
+      const rhi = hi < b[2 * k + 1] ? hi : b[2 * k + 1];
+      out.add(rlo, rhi);
+    }
   }
-  return out;
+  return out.list();
 }
 
 function subtract4(a: Flat, b: Flat): Flat {
-  const out: number[] = [];
+  // Most subtractions take nothing away (a rule's ranges outside what remains): `a` itself, unless it changes.
+  let out: number[] | undefined;
   const nb = b.length >> 1;
   let j = 0;
   for (let i = 0; i < a.length; i += 2) {
@@ -242,13 +289,15 @@ function subtract4(a: Flat, b: Flat): Flat {
     j = firstEnding4(b, rlo, j);
     if (j >= nb) {
       // Nothing left to take away: the rest of `a` is untouched.
+      if (!out) return a;
       for (let k = i; k < a.length; k++) out.push(a[k]);
       break;
     }
     if (b[2 * j] > rhi) {
-      out.push(rlo, rhi);
+      out?.push(rlo, rhi);
       continue;
     }
+    out ??= a.slice(0, i);
     let lo = rlo;
     let done = false;
     for (let k = j; k < nb && b[2 * k] <= rhi; k++) {
@@ -261,7 +310,7 @@ function subtract4(a: Flat, b: Flat): Flat {
     }
     if (!done) out.push(lo, rhi);
   }
-  return out;
+  return out ?? a;
 }
 
 function equal4(a: Flat, b: Flat): boolean {
@@ -324,7 +373,8 @@ function union6(a: readonly Range[], b: readonly Range[]): readonly Range[] {
     hi = r[1];
   }
   out.push(pair ?? [lo, hi]);
-  return out;
+  const same = orInput6(out, a);
+  return same === a ? a : orInput6(out, b);
 }
 
 function overlap6(x: readonly Range[], y: readonly Range[]): boolean {
@@ -337,6 +387,13 @@ function overlap6(x: readonly Range[], y: readonly Range[]): boolean {
     if (b[j][0] <= r[1]) return true;
   }
   return false;
+}
+
+/** `out`, or `a` itself when out holds the same ranges (then the caller keeps a's identity). */
+function orInput6(out: Range[], a: readonly Range[]): readonly Range[] {
+  if (out.length !== a.length) return out;
+  for (let k = 0; k < out.length; k++) if (out[k] !== a[k] && (out[k][0] !== a[k][0] || out[k][1] !== a[k][1])) return out;
+  return a;
 }
 
 function intersect6(x: readonly Range[], y: readonly Range[]): readonly Range[] {
@@ -354,7 +411,8 @@ function intersect6(x: readonly Range[], y: readonly Range[]): readonly Range[] 
       out.push(lo === s[0] && hi === s[1] ? s : lo === r[0] && hi === r[1] ? r : [lo, hi]);
     }
   }
-  return out;
+  const same = orInput6(out, a);
+  return same === a ? a : orInput6(out, b);
 }
 
 function subtract6(a: readonly Range[], b: readonly Range[]): readonly Range[] {
@@ -383,7 +441,7 @@ function subtract6(a: readonly Range[], b: readonly Range[]): readonly Range[] {
     }
     if (!done) out.push([lo, r[1]]);
   }
-  return out;
+  return orInput6(out, a);
 }
 
 function equal6(a: readonly Range[], b: readonly Range[]): boolean {
@@ -391,6 +449,9 @@ function equal6(a: readonly Range[], b: readonly Range[]): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+
+const NONE4: Flat = [];
+const NONE6: readonly Range[] = [];
 
 /** An immutable set of IPv4 and IPv6 addresses. */
 export class AddressSet {
@@ -445,9 +506,20 @@ export class AddressSet {
   }
 
   union(o: AddressSet): AddressSet {
-    if (o.isEmpty) return this;
+    if (o.isEmpty || o === this) return this;
     if (this.isEmpty) return o;
-    return new AddressSet(union4(this.v4, o.v4), union6(this.v6, o.v6));
+    return this.made(union4(this.v4, o.v4), union6(this.v6, o.v6), o);
+  }
+
+  /**
+   * The set of these lists: this set or `o` when the lists are theirs (an operation that changed nothing gives
+   * back its input, which keeps the memos' identities and allocates nothing), else a new one.
+   */
+  private made(v4: Flat, v6: readonly Range[], o: AddressSet): AddressSet {
+    if (v4.length === 0 && v6.length === 0) return AddressSet.EMPTY;
+    if (equal4(v4, this.v4) && equal6(v6, this.v6)) return this;
+    if (equal4(v4, o.v4) && equal6(v6, o.v6)) return o;
+    return new AddressSet(v4, v6);
   }
 
   /** Whether the two sets share an address (cheaper than intersect(o).isEmpty: builds nothing). */
@@ -457,16 +529,18 @@ export class AddressSet {
 
   intersect(o: AddressSet): AddressSet {
     if (this.isEmpty || o.isEmpty) return AddressSet.EMPTY;
-    const v4 = this.v4.length && o.v4.length ? intersect4(this.v4, o.v4) : [];
-    const v6 = this.v6.length && o.v6.length ? intersect6(this.v6, o.v6) : [];
-    return v4.length === 0 && v6.length === 0 ? AddressSet.EMPTY : new AddressSet(v4, v6);
+    if (o === this) return this;
+    const v4 = this.v4.length && o.v4.length ? intersect4(this.v4, o.v4) : NONE4;
+    const v6 = this.v6.length && o.v6.length ? intersect6(this.v6, o.v6) : NONE6;
+    return this.made(v4, v6, o);
   }
 
   subtract(o: AddressSet): AddressSet {
     if (this.isEmpty || o.isEmpty) return this;
+    if (o === this) return AddressSet.EMPTY;
     const v4 = this.v4.length && o.v4.length ? subtract4(this.v4, o.v4) : this.v4;
     const v6 = this.v6.length && o.v6.length ? subtract6(this.v6, o.v6) : this.v6;
-    return v4.length === 0 && v6.length === 0 ? AddressSet.EMPTY : new AddressSet(v4, v6);
+    return this.made(v4, v6, this);
   }
 
   equals(o: AddressSet): boolean {

@@ -34,6 +34,47 @@ describe('AddressSet', () => {
     expect(S('10.0.0.0/8').contains('10.9.9.9')).toBe(true);
     expect(S('10.0.0.0/8').contains('11.0.0.0')).toBe(false);
   });
+
+  // Against a model that holds every address: random blocks in 10.0.0.0/24 and 2001:db8::/120 (256 addresses
+  // each), and chains of operations on their results. An operation whose result is one of its inputs gives
+  // back that very object (the engine's memos key sets by identity).
+  it('union, intersect and subtract agree with address-by-address sets; a result equal to an input is that input', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    const block = (): string => {
+      const len = 24 + rand(9); // /24 .. /32 within the window
+      const size = 2 ** (32 - len);
+      const at = rand(256 / size) * size;
+      return rand(3) === 0 ? `2001:db8::${at.toString(16)}/${len + 96}` : `10.0.0.${at}/${len}`;
+    };
+    const members = (x: AddressSet): Set<string> => {
+      const out = new Set<string>();
+      for (let v = 0; v < 256; v++) {
+        if (x.contains(`10.0.0.${v}`)) out.add(`4:${v}`);
+        if (x.contains(`2001:db8::${v.toString(16)}`)) out.add(`6:${v}`);
+      }
+      return out;
+    };
+    const pool: { set: AddressSet; has: Set<string> }[] = [{ set: AddressSet.EMPTY, has: new Set() }];
+    for (let n = 0; n < 40; n++) {
+      const set = S(...Array.from({ length: rand(5) }, block));
+      pool.push({ set, has: members(set) });
+    }
+    const ops = ['union', 'intersect', 'subtract'] as const;
+    for (let n = 0; n < 3000; n++) {
+      const a = pool[rand(pool.length)];
+      const b = pool[rand(pool.length)];
+      const op = ops[rand(3)];
+      const got = a.set[op](b.set);
+      const want = new Set([...a.has, ...b.has].filter((m) => (op === 'union' ? a.has.has(m) || b.has.has(m) : op === 'intersect' ? a.has.has(m) && b.has.has(m) : a.has.has(m) && !b.has.has(m))));
+      const has = members(got);
+      expect([...has].sort(), `${a.set.toCidrs()} ${op} ${b.set.toCidrs()}`).toEqual([...want].sort());
+      if (has.size === a.has.size && [...has].every((m) => a.has.has(m))) expect(got === a.set || has.size === 0, `${op} kept ${a.set.toCidrs()}`).toBe(true);
+      else if (op !== 'subtract' && has.size === b.has.size && [...has].every((m) => b.has.has(m))) expect(got === b.set || has.size === 0, `${op} kept ${b.set.toCidrs()}`).toBe(true);
+      expect(got.equals(S(...got.toCidrs()))).toBe(true); // normalized: the same lists as one built from its CIDRs
+      if (pool.length < 400) pool.push({ set: got, has });
+    }
+  });
 });
 
 describe('sources', () => {
