@@ -205,24 +205,40 @@ function describePermission(p: IpPermission): string {
 }
 
 export function securityGroupRuleSet(sg: SecurityGroup, prefixLists: Map<string, string[]>, account: string): RuleSet {
+  // Plain loops: an organisation's region can list 20,000 groups, and each of them becomes a rule set.
   const rules: Rule[] = [];
   for (const p of sg.IpPermissions ?? []) {
-    const ranges = [...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6)].filter((x): x is string => !!x);
-    const lists = (p.PrefixListIds ?? []).map((l) => l.PrefixListId).filter((x): x is string => !!x);
-    const unresolved = lists.filter((l) => !prefixLists.has(l));
-    for (const l of lists) ranges.push(...(prefixLists.get(l) ?? []));
-    const groups = (p.UserIdGroupPairs ?? []).map((g) => `sg:${g.GroupId}`);
-    const named = [...new Set([...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6), ...lists, ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId)])].filter(Boolean);
+    const ranges: string[] = [];
+    // What the rule's name shows, as the console lists the sources: CIDRs, prefix lists, groups (each once).
+    const named: string[] = [];
+    const name = (x: string | undefined) => {
+      if (x && !named.includes(x)) named.push(x);
+    };
+    for (const r of p.IpRanges ?? []) if (r.CidrIp) ranges.push(r.CidrIp), name(r.CidrIp);
+    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) ranges.push(r.CidrIpv6), name(r.CidrIpv6);
+    let unresolved: string[] | undefined;
+    for (const l of p.PrefixListIds ?? []) {
+      if (!l.PrefixListId) continue;
+      name(l.PrefixListId);
+      const cidrs = prefixLists.get(l.PrefixListId);
+      if (cidrs) for (const c of cidrs) ranges.push(c);
+      else (unresolved ??= []).push(l.PrefixListId);
+    }
+    let groups: string[] | undefined;
+    for (const g of p.UserIdGroupPairs ?? []) {
+      (groups ??= []).push(`sg:${g.GroupId}`);
+      name(g.GroupId);
+    }
     const rule: Rule = {
-      name: `inbound ${describePermission(p)} from ${named.slice(0, 2).join(', ')}${named.length > 2 ? ` +${named.length - 2}` : ''}`,
+      name: `inbound ${describePermission(p)} from ${named.length > 2 ? `${named[0]}, ${named[1]} +${named.length - 2}` : named.join(', ')}`,
       priority: 0,
       action: 'allow',
       sourceRanges: ranges,
       protocols: [permissionProtocol(p)],
     };
     // A group reference admits the members of that group (instances), never an outside address.
-    if (groups.length) rule.sourceIdentities = groups;
-    if (unresolved.length) rule.indeterminate = `prefix list ${unresolved.join(', ')} could not be read`;
+    if (groups) rule.sourceIdentities = groups;
+    if (unresolved) rule.indeterminate = `prefix list ${unresolved.join(', ')} could not be read`;
     rules.push(rule);
   }
   return { id: `aws/${account}/${sg.GroupId}`, provider: 'aws', scope: account, name: `security group ${sg.GroupId} (${sg.GroupName ?? ''})`, kind: 'aws-security-group', rules };

@@ -36,9 +36,11 @@ export function internetSource(): Source {
 }
 
 /** `internet` without the gateways' ranges (IAP): what is exposed rather than brokered by a gateway. */
+/** The internet outside IAP's range: computed once (every rule-set check asks for it). */
+const OUTSIDE_GATEWAYS: AddressSet = INTERNET.subtract(IAP);
+
 export function exposureSource(): Source {
-  const external = INTERNET.subtract(IAP);
-  return { label: 'internet outside gateways', external, internal: AddressSet.EMPTY, all: external, isInternet: false };
+  return { label: 'internet outside gateways', external: OUTSIDE_GATEWAYS, internal: AddressSet.EMPTY, all: OUTSIDE_GATEWAYS, isInternet: false };
 }
 
 /**

@@ -12,6 +12,15 @@ export interface AdmitsParams extends GradeParams {
   families?: (4 | 6)[];
 }
 
+/** The internet (outside the gateways) in these families, made once per list: the check runs per rule set. */
+const worlds = new Map<string, AddressSet>();
+function worldOf(families: (4 | 6)[]): AddressSet {
+  const key = families.join(',');
+  let w = worlds.get(key);
+  if (!w) worlds.set(key, (w = families.reduce((acc, f) => acc.union(exposureSource().external.only(f)), AddressSet.EMPTY)));
+  return w;
+}
+
 export const ruleSetAdmitsInternet: CheckType<AdmitsParams> = {
   meta: {
     id: 'rule-set-admits-internet',
@@ -29,7 +38,7 @@ export const ruleSetAdmitsInternet: CheckType<AdmitsParams> = {
     if (use.direction === 'return') return { status: 'not-applicable', message: 'egress rules (the return path), not ingress' };
     if (rs.unreadable) return { status: 'not-applicable', message: `not readable: ${rs.unreadable}` };
     const families = params.families ?? [4, 6];
-    const world = families.reduce((acc, f) => acc.union(exposureSource().external.only(f)), AddressSet.EMPTY);
+    const world = worldOf(families);
     const fam = families.length === 2 ? 'the internet' : `the IPv${families[0]} internet`;
     const hits = use.admits(world, run.port);
     if (hits.length === 0) return { status: 'pass', message: `no rule lets ${fam} reach tcp:${run.port}` };
