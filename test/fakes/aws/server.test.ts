@@ -1108,3 +1108,42 @@ describe('scale', () => {
 });
 
 void WINDOWS_PLATFORM;
+
+describe('cacheItems (the benchmark): the same answers as written afresh', () => {
+  it('DescribeSecurityGroups and DescribeInstances pages are byte for byte the same, twice over, but for the request id', async () => {
+    const { awsDemoWorld, AWS_KEY } = await import('../../demo/aws-world.js');
+    const demo = awsDemoWorld(); // one world: the fixtures number the ids they make up (reservations, ENIs) as they go
+    const plain = await startFakeAws(demo, { pageSize: 4 });
+    const cached = await startFakeAws(demo, { pageSize: 4, cacheItems: true });
+    try {
+      const ask = async (f: FakeAws, action: string, extra = '') => {
+        const res = await fetch(f.endpoint, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `AWS4-HMAC-SHA256 Credential=${AWS_KEY}/20240101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+          },
+          body: `Action=${action}&Version=2016-11-15&MaxResults=5${extra}`,
+        });
+        expect(res.status).toBe(200);
+        return (await res.text()).replace(/<requestId>[^<]*<\/requestId>/, '');
+      };
+      // Page tokens carry random bytes (opaque, as EC2's are).
+      const untokened = (x: string) => x.replace(/<nextToken>[^<]*<\/nextToken>/, '<nextToken/>');
+      for (const action of ['DescribeSecurityGroups', 'DescribeInstances']) {
+        const first = await ask(plain, action);
+        expect(first).toContain('<item>');
+        expect(untokened(await ask(cached, action))).toBe(untokened(first));
+        const again = await ask(cached, action); // from the cache
+        expect(untokened(again)).toBe(untokened(first));
+        const token = /<nextToken>([^<]+)<\/nextToken>/.exec(again)?.[1];
+        expect(token, action).toBeDefined();
+        const next = (f: FakeAws, t: string) => ask(f, action, `&NextToken=${encodeURIComponent(t)}`);
+        expect(untokened(await next(cached, token!))).toBe(untokened(await next(plain, /<nextToken>([^<]+)<\/nextToken>/.exec(first)![1]!)));
+      }
+    } finally {
+      await plain.close();
+      await cached.close();
+    }
+  });
+});
