@@ -227,7 +227,7 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
       }
     };
     for (const out of outputs) await writeFile(at(out.file), blocks(out.format, false));
-    if (toStdout) for (const block of blocks(stdoutFormat, stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR)) io.stdout(block);
+    if (toStdout) for (const block of blocks(stdoutFormat, stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR)) await io.stdout(block);
     timings.done('report');
     if (outputs.length && !o.format) io.stderr(`wrote ${outputs.map((x) => `${x.file} (${x.format})`).join(', ')}\n`);
     for (const s of report.scopes) {

@@ -42,8 +42,27 @@ function ask(question: string, secret: boolean): Promise<string> {
   });
 }
 
+// A reader that stops early (`rdpcloud audit --format json | head`): the rest of the output is dropped, no
+// EPIPE stack trace, and the exit code still says what the audit found.
+let stdoutGone = false;
+process.stdout.on('error', () => {
+  stdoutGone = true;
+});
+
+/** Writes to stdout; when a pipe's reader is behind, a promise for when it has caught up (or gone). */
+function toStdout(s: string): void | Promise<void> {
+  if (stdoutGone || process.stdout.write(s)) return;
+  return new Promise((resolve) => {
+    const done = () => {
+      for (const e of ['drain', 'close', 'error'] as const) process.stdout.off(e, done);
+      resolve();
+    };
+    for (const e of ['drain', 'close', 'error'] as const) process.stdout.once(e, done);
+  });
+}
+
 const code = await run(process.argv.slice(2), {
-  stdout: (s) => process.stdout.write(s),
+  stdout: toStdout,
   stderr: (s) => process.stderr.write(s),
   env: process.env,
   stdoutIsTTY: !!process.stdout.isTTY,

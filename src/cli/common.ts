@@ -15,7 +15,11 @@ import { VERSION } from './version.js';
 import { inShard, parseShard } from './shard.js';
 
 export interface Io {
-  stdout(text: string): void;
+  /**
+   * Writes to stdout. A promise when the reader is behind (a pipe to a slower program): a long report waits
+   * for it block by block instead of queueing the whole report in memory.
+   */
+  stdout(text: string): void | Promise<void>;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
   stdoutIsTTY: boolean;

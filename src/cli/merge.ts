@@ -195,7 +195,7 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
       await mkdir(dirname(resolve(cwd, out.file)), { recursive: true });
       await writeFile(resolve(cwd, out.file), renderBlocks(report, out.format, { color: false }, spooled));
     }
-    if (!outputs.length || o.format) for (const block of renderBlocks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR }, spooled)) io.stdout(block);
+    if (!outputs.length || o.format) for (const block of renderBlocks(report, stdoutFormat, { color: stdoutFormat === 'table' && io.stdoutIsTTY && !io.env.NO_COLOR }, spooled)) await io.stdout(block);
     else io.stderr(`merged ${files.length} reports (${report.scopes.length} scopes, ${merger.instances.held.size} instances) into ${outputs.map((x) => x.file).join(', ')}\n`);
     return merger.exitCode(report, failOn, !!o.exitZero);
   } finally {

@@ -1043,6 +1043,19 @@ describe('endpoint from the environment (AWS_ENDPOINT_URL_EC2 / AWS_ENDPOINT_URL
   });
 });
 
+/** An EC2 Query request as it goes on the wire, unsigned (the fake reads the key and region off the header). */
+async function rawEc2(f: FakeAws, key: string, region: string, body: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(f.endpoint, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `AWS4-HMAC-SHA256 Credential=${key}/20240101/${region}/ec2/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
 describe('scale', () => {
   it('20,000 security groups and 10,000 instances: the server answers fast; the paginators walk them', async () => {
     const account = MGMT;
@@ -1070,17 +1083,7 @@ describe('scale', () => {
       }),
     );
     world.accounts[MGMT]!.regions['eu-south-1'] = { securityGroups, instances };
-    const raw = async (action: string, extra = '') => {
-      const res = await fetch(fake.endpoint, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          authorization: `AWS4-HMAC-SHA256 Credential=${KEY_MGMT}/20240101/eu-south-1/ec2/aws4_request, SignedHeaders=host, Signature=0`,
-        },
-        body: `Action=${action}&Version=2016-11-15&MaxResults=1000${extra}`,
-      });
-      return { status: res.status, text: await res.text() };
-    };
+    const raw = (action: string, extra = '') => rawEc2(fake, KEY_MGMT, 'eu-south-1', `Action=${action}&Version=2016-11-15&MaxResults=1000${extra}`);
     // Server only (no SDK parsing): first call builds the index; then 1000-item pages are quick.
     await raw('DescribeInstances');
     const t0 = performance.now();
@@ -1117,16 +1120,9 @@ describe('cacheItems (the benchmark): the same answers as written afresh', () =>
     const cached = await startFakeAws(demo, { pageSize: 4, cacheItems: true });
     try {
       const ask = async (f: FakeAws, action: string, extra = '') => {
-        const res = await fetch(f.endpoint, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: `AWS4-HMAC-SHA256 Credential=${AWS_KEY}/20240101/eu-west-1/ec2/aws4_request, SignedHeaders=host, Signature=0`,
-          },
-          body: `Action=${action}&Version=2016-11-15&MaxResults=5${extra}`,
-        });
+        const res = await rawEc2(f, AWS_KEY, 'eu-west-1', `Action=${action}&Version=2016-11-15&MaxResults=5${extra}`);
         expect(res.status).toBe(200);
-        return (await res.text()).replace(/<requestId>[^<]*<\/requestId>/, '');
+        return res.text.replace(/<requestId>[^<]*<\/requestId>/, '');
       };
       // Page tokens carry random bytes (opaque, as EC2's are).
       const untokened = (x: string) => x.replace(/<nextToken>[^<]*<\/nextToken>/, '<nextToken/>');
