@@ -19,7 +19,7 @@ export interface Io {
    * Writes to stdout. A promise when the reader is behind (a pipe to a slower program): a long report waits
    * for it block by block instead of queueing the whole report in memory.
    */
-  stdout(text: string): void | Promise<void>;
+  stdout(text: string | Buffer): void | Promise<void>;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
   stdoutIsTTY: boolean;

@@ -18,7 +18,7 @@ import { runContext, runPolicies } from '../policies/run.js';
 import { applySuppressions, type Suppression } from '../policies/suppressions.js';
 import type { Policy, RunContext } from '../policies/types.js';
 import { READS, type Format } from '../reporters/index.js';
-import { elementsText } from '../reporters/json.js';
+import { elementsText, type Piece } from '../reporters/json.js';
 import { TextSpool, type Span } from './spool.js';
 
 /** A finding that fails the run: a failure at or above --fail-on, not suppressed, and new when there is a baseline (the known backlog is tracked, not re-failed). */
@@ -78,9 +78,9 @@ export type ReportArray = 'instances' | 'results' | 'findings';
 /** Each array of a report by its route: kept in memory (in the report), spooled (as JSON pieces), or neither. */
 export function byRoute(
   routes: Routes,
-  arrays: { [K in ReportArray]: { kept(): Report[K]; pieces(): Iterable<string> } },
-): { kept: Pick<Report, ReportArray>; spooled: Partial<Record<ReportArray, () => Iterable<string>>> } {
-  const spooled: Partial<Record<ReportArray, () => Iterable<string>>> = {};
+  arrays: { [K in ReportArray]: { kept(): Report[K]; pieces(): Iterable<Piece> } },
+): { kept: Pick<Report, ReportArray>; spooled: Partial<Record<ReportArray, () => Iterable<Piece>>> } {
+  const spooled: Partial<Record<ReportArray, () => Iterable<Piece>>> = {};
   for (const a of ['instances', 'results', 'findings'] as const) if (routes[a] === 'spool') spooled[a] = () => arrays[a].pieces();
   const kept = <K extends ReportArray>(a: K): Report[K] => (routes[a] === 'memory' ? arrays[a].kept() : []);
   return { kept: { instances: kept('instances'), results: kept('results'), findings: kept('findings') }, spooled };
@@ -93,8 +93,8 @@ interface Store {
   put(section: Section | number, ordinal: number, items: readonly unknown[]): void;
   /** The items of a section (a policy's findings: its index), in ordinal order. */
   items(section: Section | number): unknown[];
-  /** The same as elementsText pieces of the section's report array. */
-  pieces(section: Section | number): Iterable<string>;
+  /** The same as elementsText pieces of the section's report array (text, or its UTF-8 bytes). */
+  pieces(section: Section | number): Iterable<Piece>;
   close(): void;
 }
 
@@ -113,7 +113,7 @@ class MemoryStore implements Store {
     for (const x of [...(this.kept.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) for (const i of x.items) out.push(i);
     return out;
   }
-  *pieces(section: Section | number): Iterable<string> {
+  *pieces(section: Section | number): Iterable<Piece> {
     yield* elementsText(KEY(section), this.items(section));
   }
   close(): void {}
@@ -133,9 +133,10 @@ class FileStore implements Store {
   items(): unknown[] {
     throw new Error('a spooled audit reads its scopes back as JSON text only');
   }
-  *pieces(section: Section | number): Iterable<string> {
-    // Stable: the pieces of one scope stay in the order they were written.
-    for (const r of [...(this.ranges.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) yield this.spool.read(r.span);
+  *pieces(section: Section | number): Iterable<Piece> {
+    // Stable: the pieces of one scope stay in the order they were written. As bytes: they go to a file or
+    // stdout as they are.
+    for (const r of [...(this.ranges.get(section) ?? [])].sort((a, b) => a.ordinal - b.ordinal)) yield this.spool.readBytes(r.span);
   }
   close(): void {
     this.spool.close();
@@ -148,7 +149,7 @@ class NoStore implements Store {
   items(): unknown[] {
     return [];
   }
-  *pieces(): Iterable<string> {}
+  *pieces(): Iterable<Piece> {}
   close(): void {}
 }
 
@@ -168,7 +169,7 @@ class RoutedStore implements Store {
   items(section: Section | number): unknown[] {
     return this.of(section).items(section);
   }
-  pieces(section: Section | number): Iterable<string> {
+  pieces(section: Section | number): Iterable<Piece> {
     return this.of(section).pieces(section);
   }
   close(): void {
@@ -250,7 +251,7 @@ export class Judging {
   }
 
   /** After the last scope: the rule-set findings joined and settled, each policy's findings in place. */
-  finish(): { unusedSuppressions: Suppression[]; findings(): Iterable<string>; findingsList(): Finding[]; instances(): Iterable<string>; results(): Iterable<string>; instancesList(): InstanceSummary[]; resultsList(): Result[] } {
+  finish(): { unusedSuppressions: Suppression[]; findings(): Iterable<Piece>; findingsList(): Finding[]; instances(): Iterable<Piece>; results(): Iterable<Piece>; instancesList(): InstanceSummary[]; resultsList(): Result[] } {
     const made = this.ruleSetFindings.sort((a, b) => a.ordinal - b.ordinal || a.seq - b.seq).map((x) => x.f);
     const byId = new Map(this.s.policies.map((p) => [p.id, { checkType: p.check.type, remediation: p.remediation }]));
     const joined = this.settle(joinFindings(made, (id) => byId.get(id), this.s.port, this.s.usersSeenIn));

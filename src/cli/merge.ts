@@ -12,7 +12,7 @@ import { REPORT_SCHEMA_VERSION, type Finding, type InstanceSummary, type PolicyS
 import { mergeDrift } from '../policies/baseline.js';
 import { joinGroup, joinKey } from '../policies/join.js';
 import { formatOfFile, renderBlocks, type Format } from '../reporters/index.js';
-import { elementText } from '../reporters/json.js';
+import { elementText, type Piece } from '../reporters/json.js';
 import { exitCodeOf, formatNamed, HEAP_GROWING_PERCENT, HEAP_THRESHOLD_MIB, parseFailOn, readReport } from './audit.js';
 import { HeapBudget } from './heap-budget.js';
 import type { Io } from './common.js';
@@ -66,7 +66,7 @@ class Joined<T> {
     for (const h of this.held.values()) if (h.item !== undefined) out.push(h.item);
     return out;
   }
-  /** The array as JSON pieces (a spooled route). */
+  /** The array as JSON pieces (a spooled route): text, as inBlocks gathers many small elements into one write. */
   *pieces(): Iterable<string> {
     for (const h of this.held.values()) {
       if (h.span) yield this.spool().read(h.span);
@@ -127,7 +127,7 @@ export class Merger {
   }
 
   /** The merged report (its spooled arrays empty), and the spooled arrays as JSON pieces. */
-  finish(now: Date): { report: Report; spooled: Partial<Record<keyof Report, () => Iterable<string>>> } {
+  finish(now: Date): { report: Report; spooled: Partial<Record<keyof Report, () => Iterable<Piece>>> } {
     const policyOf = (id: string) => this.policies.get(id);
     // The unused-open-rule groups, decided over every part; kept in memory (one per open rule set).
     for (const h of this.findings.held.values()) if (h.group) h.item = joinGroup(h.group, policyOf, this.port ?? 3389);

@@ -37,6 +37,18 @@ export class TextSpool {
   }
 
   read(span: Span): string {
+    const { block, from } = this.around(span);
+    return block.toString('utf8', from, from + span.bytes);
+  }
+
+  /** The bytes of a piece, as written (a view of the block read ahead: valid however many reads follow). */
+  readBytes(span: Span): Buffer {
+    const { block, from } = this.around(span);
+    return block.subarray(from, from + span.bytes);
+  }
+
+  /** The block read ahead that holds the span, and where the span starts in it. */
+  private around(span: Span): { block: Buffer; from: number } {
     if (span.at + span.bytes > this.flushed) this.flush();
     if (span.at < this.cacheAt || span.at + span.bytes > this.cacheAt + this.cache.length) {
       const size = Math.min(Math.max(BLOCK, span.bytes), this.flushed - span.at);
@@ -46,8 +58,7 @@ export class TextSpool {
       this.cache = buf;
       this.cacheAt = span.at;
     }
-    const from = span.at - this.cacheAt;
-    return this.cache.toString('utf8', from, from + span.bytes);
+    return { block: this.cache, from: span.at - this.cacheAt };
   }
 
   private flush(): void {

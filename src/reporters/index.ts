@@ -2,7 +2,7 @@
 // the report; the CLI writes the files.
 import type { Report } from '../model/results.js';
 import { csvReport } from './csv.js';
-import { inBlocks, jsonReport, jsonReportChunks } from './json.js';
+import { inBlocks, jsonReport, jsonReportChunks, type Piece } from './json.js';
 import { junitReport } from './junit.js';
 import { markdownReport } from './markdown.js';
 import { ocsfReport } from './ocsf.js';
@@ -62,7 +62,7 @@ export function render(report: Report, format: Format, o: RenderOptions): string
  * elements at a time (it is the large one, and never becomes one string), the others whole.
  */
 /** `spooled` (JSON only): arrays written elsewhere as they were made (jsonReportChunks). */
-export function renderBlocks(report: Report, format: Format, o: RenderOptions, spooled?: Parameters<typeof jsonReportChunks>[1]): Iterable<string> {
+export function renderBlocks(report: Report, format: Format, o: RenderOptions, spooled?: Parameters<typeof jsonReportChunks>[1]): Iterable<Piece> {
   return format === 'json' ? inBlocks(jsonReportChunks(report, spooled)) : [render(report, format, o)];
 }
 

@@ -3,6 +3,12 @@
 // string of it would double the audit's memory. The pieces join to exactly JSON.stringify(report, null, 2).
 import type { Report } from '../model/results.js';
 
+/**
+ * A piece of the report's text: a string, or UTF-8 bytes as a spool holds them (an audit's spooled arrays go
+ * from the spool to the file or stdout without being decoded and encoded again).
+ */
+export type Piece = string | Buffer;
+
 /** Array elements stringified together. */
 const BLOCK = 500;
 
@@ -31,7 +37,7 @@ export const elementText = (item: unknown): string => `\n    ${JSON.stringify(it
  * `spooled`: arrays whose elements are elsewhere (an audit that wrote each scope's results out as it went),
  * as elementsText pieces; the report's own array for that key is not read.
  */
-export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof Report, () => Iterable<string>>> = {}): Generator<string> {
+export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof Report, () => Iterable<Piece>>> = {}): Generator<Piece> {
   const entries = Object.entries(report).filter(([, v]) => v !== undefined && typeof v !== 'function');
   yield '{';
   let first = true;
@@ -43,7 +49,13 @@ export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof 
     first = false;
     if (pieces) {
       let n = 0;
-      for (const piece of pieces()) yield `${n++ ? ',' : '['}${piece}`;
+      for (const piece of pieces()) {
+        if (typeof piece === 'string') yield `${n++ ? ',' : '['}${piece}`;
+        else {
+          yield n++ ? ',' : '[';
+          yield piece;
+        }
+      }
       yield n ? '\n  ]' : '[]';
     } else {
       yield text.replace(/\n/g, '\n  ');
@@ -52,18 +64,34 @@ export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof 
   yield first ? '}\n' : '\n}\n';
 }
 
-/** Pieces gathered into blocks of about `size` characters, so that a file is written in few calls. */
-export function* inBlocks(chunks: Iterable<string>, size = 1 << 20): Generator<string> {
-  let block: string[] = [];
+/**
+ * Pieces gathered into blocks of about `size` characters, so that a file is written in few calls. Large bytes (a
+ * spool's block of elements) pass as they are, after what was gathered before them; small ones (a small
+ * scope's few elements) are gathered with the text around them.
+ */
+export function* inBlocks(chunks: Iterable<Piece>, size = 1 << 20): Generator<Piece> {
+  let block: Piece[] = [];
+  let bytes = false;
   let n = 0;
+  const gathered = (): Piece => (bytes ? Buffer.concat(block.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))) : (block as string[]).join(''));
   for (const c of chunks) {
+    if (typeof c !== 'string' && c.length >= size >> 2) {
+      if (n > 0) yield gathered();
+      block = [];
+      bytes = false;
+      n = 0;
+      yield c;
+      continue;
+    }
     block.push(c);
+    if (typeof c !== 'string') bytes = true;
     n += c.length;
     if (n >= size) {
-      yield block.join('');
+      yield gathered();
       block = [];
+      bytes = false;
       n = 0;
     }
   }
-  if (n > 0) yield block.join('');
+  if (n > 0) yield gathered();
 }

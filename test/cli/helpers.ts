@@ -12,7 +12,7 @@ export async function rdpcloud(argv: string[], env: Record<string, string | unde
   let stderr = '';
   const io: Io = {
     stdout: (s) => {
-      stdout += s;
+      stdout += typeof s === 'string' ? s : s.toString('utf8');
     },
     stderr: (s) => {
       stderr += s;

@@ -31,10 +31,16 @@ describe('TextSpool', () => {
       if (i % 37 === 0) expect(spool.read(written[Math.floor(rand() * written.length)]!.span)).toBeTypeOf('string');
     }
     for (const w of written) expect(spool.read(w.span)).toBe(w.text);
+    // As bytes (what an audit sends on to its file or stdout): the UTF-8 of the text, still right after later reads.
+    const views: { bytes: Buffer; text: string }[] = [];
     for (let k = 0; k < 300; k++) {
       const w = written[Math.floor(rand() * written.length)]!;
       expect(spool.read(w.span)).toBe(w.text);
+      const bytes = spool.readBytes(w.span);
+      expect(bytes.equals(Buffer.from(w.text, 'utf8'))).toBe(true);
+      views.push({ bytes, text: w.text });
     }
+    for (const v of views) expect(v.bytes.toString('utf8')).toBe(v.text);
     expect(await readdir(dir)).toEqual([]); // unlinked as soon as it was open
     spool.close();
   });

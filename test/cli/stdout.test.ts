@@ -37,7 +37,7 @@ describe('stdout in a pipeline', () => {
         most = Math.max(most, pending);
         return new Promise<void>((done) =>
           setTimeout(() => {
-            text += s;
+            text += typeof s === 'string' ? s : s.toString('utf8');
             pending--;
             done();
           }, 1),

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../../src/model/results.js';
-import { inBlocks, jsonReport, jsonReportChunks } from '../../src/reporters/json.js';
+import { elementsText, inBlocks, jsonReport, jsonReportChunks } from '../../src/reporters/json.js';
 import { audit, demoReport, tempDir } from './fixtures.js';
 
 const reference = (x: unknown) => JSON.stringify(x, null, 2) + '\n';
@@ -51,6 +51,20 @@ describe('JSON report in pieces', () => {
     expect(blocks.length).toBeGreaterThan(10);
     expect(blocks.every((b) => b.length >= 100 || b === blocks.at(-1))).toBe(true);
     expect([...inBlocks([])]).toEqual([]);
+  });
+
+  it('passes bytes through as they are, after the text gathered before them, in order', () => {
+    const big = (c: string) => Buffer.from(c.repeat(30));
+    const pieces = ['a', 'b', big('é'), 'c', Buffer.from('d'), Buffer.from('e'), 'f', big('g'), 'h'.repeat(120), 'i'];
+    const blocks = [...inBlocks(pieces, 100)];
+    const shown = (b: string | Buffer) => (typeof b === 'string' ? `s:${b}` : `b:${b.toString('utf8')}`);
+    // Large bytes as they are; small ones gathered with the text around them (as bytes).
+    expect(blocks.map(shown)).toEqual(['s:ab', `b:${'é'.repeat(30)}`, 'b:cdef', `b:${'g'.repeat(30)}`, `s:${'h'.repeat(120)}`, 's:i']);
+    // A spooled array given as bytes joins to the same report as given as text.
+    const report = { schemaVersion: 2, findings: [{ a: 1 }, { b: 'é' }] } as unknown as Report;
+    const asText = [...elementsText('findings', report.findings)];
+    const joined = (x: Iterable<string | Buffer>) => Buffer.concat([...x].map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).toString('utf8');
+    expect(joined(jsonReportChunks(report, { findings: () => asText.map((t) => Buffer.from(t)) }))).toBe(jsonReport(report));
   });
 
   it('writes the same report to a file (--output) as to stdout', async () => {
