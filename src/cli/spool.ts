@@ -41,10 +41,15 @@ export class TextSpool {
     return block.toString('utf8', from, from + span.bytes);
   }
 
-  /** The bytes of a piece, as written (a view of the block read ahead: valid however many reads follow). */
+  /**
+   * The bytes of a piece, as written. A large piece is a view of the block read ahead (valid however many
+   * reads follow); a small one is a copy, so that small pieces gathered from all over the file (one per scope)
+   * do not each keep a megabyte block alive.
+   */
   readBytes(span: Span): Buffer {
     const { block, from } = this.around(span);
-    return block.subarray(from, from + span.bytes);
+    const view = block.subarray(from, from + span.bytes);
+    return span.bytes >= BLOCK >> 2 ? view : Buffer.from(view);
   }
 
   /** The block read ahead that holds the span, and where the span starts in it. */

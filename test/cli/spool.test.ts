@@ -38,6 +38,8 @@ describe('TextSpool', () => {
       expect(spool.read(w.span)).toBe(w.text);
       const bytes = spool.readBytes(w.span);
       expect(bytes.equals(Buffer.from(w.text, 'utf8'))).toBe(true);
+      // A small piece is its own copy: gathered with others, it must not keep its megabyte block alive.
+      if (bytes.length < 1 << 18) expect(bytes.buffer.byteLength).toBeLessThan(1 << 20);
       views.push({ bytes, text: w.text });
     }
     for (const v of views) expect(v.bytes.toString('utf8')).toBe(v.text);
