@@ -50,7 +50,7 @@ process.stdout.on('error', () => {
 });
 
 /** Writes to stdout; when a pipe's reader is behind, a promise for when it has caught up (or gone). */
-function toStdout(s: string): void | Promise<void> {
+function toStdout(s: string | Buffer): void | Promise<void> {
   if (stdoutGone || process.stdout.write(s)) return;
   return new Promise((resolve) => {
     const done = () => {
