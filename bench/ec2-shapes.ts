@@ -186,11 +186,12 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
     let requests: Record<string, number> = {};
     let wrong: string | undefined;
     let reportBytes = 0;
+    const audit = ['audit', '--provider', 'aws', '--region', REGION, '--format', 'json'];
     try {
-      await runCli(['audit', '--provider', 'aws', '--region', REGION, '--format', 'json'], env);
+      await runCli(audit, env);
       for (let n = 0; n < runs; n++) {
         fake.requests.length = 0;
-        const r = await runCli(['audit', '--provider', 'aws', '--region', REGION, '--format', 'json'], { ...env, RDPCLOUD_TIMINGS: '1' });
+        const r = await runCli(audit, { ...env, RDPCLOUD_TIMINGS: '1' });
         all.push({ wallMs: r.wallMs, peakRssMiB: r.peakRssMiB, cpuS: r.cpuS, fakeCpuS: r.benchCpuS, code: r.code, phases: phasesOf(r.stderr) });
         wrong ??= check(r, built.expect);
         reportBytes = Buffer.byteLength(r.stdout);

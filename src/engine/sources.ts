@@ -35,10 +35,10 @@ export function internetSource(): Source {
   return { label: 'internet', external: INTERNET, internal: AddressSet.EMPTY, all: INTERNET, isInternet: true };
 }
 
-/** `internet` without the gateways' ranges (IAP): what is exposed rather than brokered by a gateway. */
 /** The internet outside IAP's range: computed once (every rule-set check asks for it). */
 const OUTSIDE_GATEWAYS: AddressSet = INTERNET.subtract(IAP);
 
+/** `internet` without the gateways' ranges (IAP): what is exposed rather than brokered by a gateway. */
 export function exposureSource(): Source {
   return { label: 'internet outside gateways', external: OUTSIDE_GATEWAYS, internal: AddressSet.EMPTY, all: OUTSIDE_GATEWAYS, isInternet: false };
 }

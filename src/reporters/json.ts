@@ -71,27 +71,23 @@ export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof 
  */
 export function* inBlocks(chunks: Iterable<Piece>, size = 1 << 20): Generator<Piece> {
   let block: Piece[] = [];
-  let bytes = false;
   let n = 0;
-  const gathered = (): Piece => (bytes ? Buffer.concat(block.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p))) : (block as string[]).join(''));
+  /** What is gathered, as one piece (bytes if any of it is), and the gathering started again. */
+  const take = (): Piece => {
+    const out = block.every((p) => typeof p === 'string') ? block.join('') : Buffer.concat(block.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    block = [];
+    n = 0;
+    return out;
+  };
   for (const c of chunks) {
     if (typeof c !== 'string' && c.length >= size >> 2) {
-      if (n > 0) yield gathered();
-      block = [];
-      bytes = false;
-      n = 0;
+      if (n > 0) yield take();
       yield c;
       continue;
     }
     block.push(c);
-    if (typeof c !== 'string') bytes = true;
     n += c.length;
-    if (n >= size) {
-      yield gathered();
-      block = [];
-      bytes = false;
-      n = 0;
-    }
+    if (n >= size) yield take();
   }
-  if (n > 0) yield gathered();
+  if (n > 0) yield take();
 }
