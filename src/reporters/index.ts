@@ -5,8 +5,8 @@ import { csvReport } from './csv.js';
 import { inBlocks, jsonReport, jsonReportChunks, type Piece } from './json.js';
 import { junitReport } from './junit.js';
 import { markdownReport } from './markdown.js';
-import { ocsfReport } from './ocsf.js';
-import { sarifReport } from './sarif.js';
+import { ocsfBlocks, ocsfReport } from './ocsf.js';
+import { sarifBlocks, sarifReport } from './sarif.js';
 import { tableReport } from './table.js';
 
 export const FORMATS = ['table', 'json', 'sarif', 'junit', 'markdown', 'csv', 'ocsf'] as const;
@@ -58,12 +58,21 @@ export function render(report: Report, format: Format, o: RenderOptions): string
 }
 
 /**
- * The same text in blocks of about a megabyte, for files and stdout: the JSON report is made a block of
- * elements at a time (it is the large one, and never becomes one string), the others whole.
+ * The same text in blocks of about a megabyte, for files and stdout: JSON, SARIF and OCSF are made a block of
+ * elements at a time (the large ones: none of them ever becomes one string), the others whole. `spooled`
+ * (JSON only): arrays written elsewhere as they were made (jsonReportChunks).
  */
-/** `spooled` (JSON only): arrays written elsewhere as they were made (jsonReportChunks). */
 export function renderBlocks(report: Report, format: Format, o: RenderOptions, spooled?: Parameters<typeof jsonReportChunks>[1]): Iterable<Piece> {
-  return format === 'json' ? inBlocks(jsonReportChunks(report, spooled)) : [render(report, format, o)];
+  switch (format) {
+    case 'json':
+      return inBlocks(jsonReportChunks(report, spooled));
+    case 'sarif':
+      return inBlocks(sarifBlocks(report, { artifact: o.sarifLocation ?? 'rdpcloud.yaml' }));
+    case 'ocsf':
+      return inBlocks(ocsfBlocks(report));
+    default:
+      return [render(report, format, o)];
+  }
 }
 
 /** .ocsf.json before .json, .sarif(.json), .xml for JUnit, .md, .csv, .txt for the table. */

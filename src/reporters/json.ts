@@ -29,6 +29,51 @@ export function* elementsText(key: string, list: readonly unknown[]): Generator<
   }
 }
 
+/**
+ * An array that stands at `level` of a JSON.stringify(..., null, 2) text (its opening line indented `level`
+ * times two spaces), from "[" to "]", a block of elements at a time: exactly the text JSON.stringify gives it
+ * there, without the array or its text ever whole. `items` is read lazily, so its elements can be made a block
+ * at a time too (SARIF results, OCSF events).
+ */
+export function* arrayText(items: Iterable<unknown>, level: number, block = BLOCK): Generator<string> {
+  const pad = `\n${'  '.repeat(level)}`;
+  let n = 0;
+  let batch: unknown[] = [];
+  // "[\n  a,\n  b\n]" without its brackets, re-indented from level 0 to `level` (JSON text has no raw newline
+  // inside a string, so every newline starts a line of the layout).
+  const flush = () => {
+    const text = JSON.stringify(batch, null, 2);
+    batch = [];
+    return `${n++ ? ',' : '['}${text.slice(1, -2).replace(/\n/g, pad)}`;
+  };
+  for (const item of items) {
+    batch.push(item);
+    if (batch.length >= block) yield flush();
+  }
+  if (batch.length) yield flush();
+  yield n ? `${pad}]` : '[]';
+}
+
+/** Where withArrayAt puts the streamed array: a member of the value holds this (no report text contains it). */
+export const STREAMED = '\u0000rdpcloud-streamed-array\u0000';
+
+/**
+ * `value` as JSON.stringify(value, null, 2) gives it, with the member that holds STREAMED replaced by the array
+ * of `items` (arrayText): the formats whose one large part is one array inside an envelope (SARIF's results).
+ */
+export function* withArrayAt(value: unknown, items: Iterable<unknown>): Generator<string> {
+  const text = JSON.stringify(value, null, 2);
+  const quoted = JSON.stringify(STREAMED);
+  const at = text.indexOf(quoted);
+  if (at < 0) throw new Error('withArrayAt: the value holds no STREAMED member');
+  // The array's level: the indentation of its member's line, in steps of two spaces.
+  const line = text.slice(text.lastIndexOf('\n', at) + 1, at);
+  const level = (line.length - line.trimStart().length) / 2;
+  yield text.slice(0, at);
+  yield* arrayText(items, level);
+  yield text.slice(at + quoted.length);
+}
+
 /** One element as elementsText cuts it (at its depth in the report), for arrays whose elements are kept apart. */
 export const elementText = (item: unknown): string => `\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`;
 

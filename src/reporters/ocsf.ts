@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Provider } from '../model/inventory.js';
 import type { Finding, Report, Severity } from '../model/results.js';
 import { goneSinceBaseline, refOf } from './common.js';
+import { arrayText } from './json.js';
 
 export const OCSF_VERSION = '1.4.0';
 const CLASS_UID = 2004;
@@ -109,11 +110,15 @@ function event(report: Report, f: Finding, time: number, state: 'open' | 'suppre
   };
 }
 
-export function ocsfReport(report: Report): string {
+/** The events in pieces (a block of events at a time), which join to exactly ocsfReport's text. */
+export function* ocsfBlocks(report: Report): Generator<string> {
   const time = Date.parse(report.generatedAt);
-  const events = [
-    ...report.findings.filter((f) => f.status === 'fail').map((f) => event(report, f, time, f.suppressed ? 'suppressed' : 'open')),
-    ...goneSinceBaseline(report).map((f) => event(report, f, time, 'fixed')),
-  ];
-  return JSON.stringify(events, null, 2) + '\n';
+  function* events() {
+    for (const f of report.findings) if (f.status === 'fail') yield event(report, f, time, f.suppressed ? 'suppressed' : 'open');
+    for (const f of goneSinceBaseline(report)) yield event(report, f, time, 'fixed');
+  }
+  yield* arrayText(events(), 0);
+  yield '\n';
 }
+
+export const ocsfReport = (report: Report): string => [...ocsfBlocks(report)].join('');

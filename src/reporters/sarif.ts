@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Log, ReportingDescriptor, Result as SarifResult } from 'sarif';
 import type { Finding, PolicySummary, Report, Severity } from '../model/results.js';
 import { baselineStateOf, goneSinceBaseline, refOf } from './common.js';
+import { STREAMED, withArrayAt } from './json.js';
 
 export interface SarifOptions {
   /** The file every result points at: a path relative to the repository root (or absolute), written as a URI reference. */
@@ -103,28 +104,32 @@ function result(f: Finding, ruleIndex: number, o: SarifOptions, baselineState?: 
   return r;
 }
 
-export function sarifReport(report: Report, o: SarifOptions): string {
+/**
+ * The SARIF log in pieces (a block of results at a time), which join to exactly sarifReport's text: at
+ * organisation scale the failing findings are tens of thousands, and the log as one string (and every result
+ * object at once) would be the largest thing the audit holds.
+ */
+export function* sarifBlocks(report: Report, o: SarifOptions): Generator<string> {
   const rules = report.policies.map(rule);
   const index = new Map(rules.map((r, i) => [r.id, i]));
-  // A finding of a policy the report does not list (a baseline's): give it a rule so the log stays whole.
-  const ruleIndex = (f: Finding) => {
-    let i = index.get(f.policyId);
-    if (i === undefined) {
-      i = rules.push({ id: f.policyId, shortDescription: { text: f.policyId }, fullDescription: { text: f.policyId }, help: { text: f.policyId, markdown: f.policyId }, properties: { 'security-severity': SECURITY_SEVERITY[f.severity] } }) - 1;
-      index.set(f.policyId, i);
-    }
-    return i;
-  };
-  const results = [
-    ...report.findings.filter((f) => f.status === 'fail').map((f) => result(f, ruleIndex(f), o, baselineStateOf(report, f))),
-    ...goneSinceBaseline(report).map((f) => result(f, ruleIndex(f), o, 'absent')),
-  ];
+  const failing = report.findings.filter((f) => f.status === 'fail');
+  const gone = goneSinceBaseline(report);
+  // A finding of a policy the report does not list (a baseline's): give it a rule so the log stays whole. All
+  // of them before the log's head is written, which lists the rules.
+  for (const f of [...failing, ...gone]) {
+    if (index.has(f.policyId)) continue;
+    index.set(f.policyId, rules.push({ id: f.policyId, shortDescription: { text: f.policyId }, fullDescription: { text: f.policyId }, help: { text: f.policyId, markdown: f.policyId }, properties: { 'security-severity': SECURITY_SEVERITY[f.severity] } }) - 1);
+  }
+  function* results(): Generator<SarifResult> {
+    for (const f of failing) yield result(f, index.get(f.policyId)!, o, baselineStateOf(report, f));
+    for (const f of gone) yield result(f, index.get(f.policyId)!, o, 'absent');
+  }
   const problems = [
     ...report.scopes.filter((s) => s.status === 'failed').map((s) => ({ level: 'error' as const, message: { text: `${s.provider}:${s.scope}: ${s.error ?? 'failed'}` } })),
     ...report.scopes.flatMap((s) => (s.warnings ?? []).map((w) => ({ level: 'warning' as const, message: { text: `${s.provider}:${s.scope}: ${w}` } }))),
     ...report.findings.filter((f) => f.status === 'error').map((f) => ({ level: 'warning' as const, message: { text: `${f.policyId} on ${refOf(f)} could not decide: ${f.message}` } })),
   ];
-  const log: Log = {
+  const log: Omit<Log, 'runs'> & { runs: (Omit<Log['runs'][number], 'results'> & { results: typeof STREAMED })[] } = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
@@ -133,10 +138,13 @@ export function sarifReport(report: Report, o: SarifOptions): string {
         automationDetails: { id: 'rdpcloud/audit/' },
         // No run.artifacts: an entry with only the location that every result already names is what SARIF2004 flags.
         invocations: [{ executionSuccessful: !report.scopes.some((s) => s.status === 'failed'), endTimeUtc: report.generatedAt, ...(problems.length ? { toolExecutionNotifications: problems } : {}) }],
-        results,
+        results: STREAMED,
         columnKind: 'utf16CodeUnits',
       },
     ],
   };
-  return JSON.stringify(log, null, 2) + '\n';
+  yield* withArrayAt(log, results());
+  yield '\n';
 }
+
+export const sarifReport = (report: Report, o: SarifOptions): string => [...sarifBlocks(report, o)].join('');
