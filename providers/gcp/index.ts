@@ -410,7 +410,9 @@ export class GcpProvider implements CloudProvider {
         for (const policy of scoped?.firewallPolicies ?? []) {
           for (const a of policy.associations ?? []) {
             const k = `${region}|${networkKey(a.attachmentTarget ?? '')}`;
-            out.set(k, [...(out.get(k) ?? []), policy]);
+            const list = out.get(k);
+            if (list) list.push(policy);
+            else out.set(k, [policy]);
           }
         }
       }
