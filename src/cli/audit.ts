@@ -76,10 +76,10 @@ const REPORT_ARRAYS: ReadonlySet<string> = new Set<ReportArray>(['instances', 'r
  * it: the head (every other member) is returned with those arrays empty, and each of their elements is given to
  * `each` as it is read (json-stream.ts); without `each` they are scanned, not parsed.
  */
-export async function readReport(path: string, file: string, flag = '--baseline', each?: (array: ReportArray, value: unknown) => void): Promise<Report> {
+export async function readReport(path: string, file: string, flag = '--baseline', each?: (array: ReportArray, value: unknown, text: string) => void): Promise<Report> {
   let read: Awaited<ReturnType<typeof readObjectStreaming>>;
   try {
-    read = await readObjectStreaming(path, REPORT_ARRAYS, (k, v) => each?.(k as ReportArray, v), !each);
+    read = await readObjectStreaming(path, REPORT_ARRAYS, (k, v, text) => each?.(k as ReportArray, v, text), !each);
   } catch (e) {
     if (e instanceof JsonShapeError) throw new InputError(file, [`not JSON: ${flag} takes an earlier \`rdpcloud audit --format json\` report (${e.message})`]);
     throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${flag} names an earlier \`rdpcloud audit --format json\` report)` : `cannot read it: ${(e as Error).message}`]);

@@ -23,10 +23,11 @@ type Phase = 'start' | 'key' | 'colon' | 'value' | 'after' | 'end';
 /**
  * Reads the JSON object in `path`: returns its members, except that each member named in `streamed` whose value
  * is an array is not returned (its name is in `arrays`) but its elements are given to `onElement` (member name,
- * element) in order; with `skip`, they are not even parsed. Throws JsonShapeError when the file is not one JSON
+ * element, and the element's text as it stands in the file, from after the `[` or `,` before it to the `,` or
+ * `]` after it) in order; with `skip`, they are not even parsed. Throws JsonShapeError when the file is not one JSON
  * object, and the file system's errors as they are. `chunkBytes`: how much is read at a time.
  */
-export async function readObjectStreaming(path: string, streamed: ReadonlySet<string>, onElement: (key: string, value: unknown) => void, skip = false, chunkBytes = 1 << 20): Promise<{ members: Record<string, unknown>; arrays: Set<string> }> {
+export async function readObjectStreaming(path: string, streamed: ReadonlySet<string>, onElement: (key: string, value: unknown, text: string) => void, skip = false, chunkBytes = 1 << 20): Promise<{ members: Record<string, unknown>; arrays: Set<string> }> {
   const out: Record<string, unknown> = {};
   const arrays = new Set<string>();
   let phase: Phase = 'start';
@@ -58,7 +59,7 @@ export async function readObjectStreaming(path: string, streamed: ReadonlySet<st
     const text = take(chunk, i);
     if (!sawValue) return; // `[]`, or whitespace before `]`
     sawValue = false;
-    if (!skip) onElement(key, parse(text, `an element of "${key}"`));
+    if (!skip) onElement(key, parse(text, `an element of "${key}"`), text);
   };
 
   for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) {

@@ -43,17 +43,43 @@ interface Held<T> {
  */
 class Joined<T> {
   readonly held = new Map<string, Held<T>>();
+  /**
+   * Whether the part being read is laid out as rdpcloud writes a report (JSON.stringify(report, null, 2)): then
+   * an element's own text in it is what elementText makes of the element, and is copied as it stands instead of
+   * being stringified again (at 100,000 instances that was ~1 s of the merge). Decided on each part's first
+   * LAYOUT_SAMPLE elements of the array, each compared with elementText; a part laid out otherwise (compacted,
+   * re-indented by another tool) is stringified throughout, so the merged report is laid out as an audit's.
+   */
+  private asWritten: boolean | undefined;
+  private checked = 0;
   constructor(
     private readonly route: Route,
     private readonly spool: () => TextSpool,
     private readonly needed: (t: T) => boolean,
     private readonly inMemory: (t: T) => boolean = () => true,
   ) {}
-  add(key: string, item: T): void {
+  /** The next part's elements follow: its layout is looked at again. */
+  newPart(): void {
+    this.asWritten = undefined;
+    this.checked = 0;
+  }
+  /** `text`: the element as it stands in its part (readObjectStreaming), when it was read from a file. */
+  add(key: string, item: T, text?: string): void {
     const h: Held<T> = {};
     if ((this.route === 'memory' && this.inMemory(item)) || this.needed(item)) h.item = item;
-    if (this.route === 'spool') h.span = this.spool().write(elementText(item));
+    if (this.route === 'spool') h.span = this.spool().write(this.textOf(item, text));
     this.held.set(key, h);
+  }
+  private textOf(item: T, text: string | undefined): string {
+    // The element's text runs from after the `[` or `,` before it: its own line break and indentation come
+    // with it, and the last one of an array also has the line break before the `]`.
+    if (text !== undefined && this.asWritten) return text.trimEnd();
+    const made = elementText(item);
+    if (text !== undefined && this.asWritten === undefined) {
+      if (text.trimEnd() !== made) this.asWritten = false;
+      else if (++this.checked >= LAYOUT_SAMPLE) this.asWritten = true;
+    }
+    return made;
   }
   addToGroup(key: string, f: Finding): void {
     const h = this.held.get(key);
@@ -74,6 +100,9 @@ class Joined<T> {
     }
   }
 }
+
+/** How many elements of a part are compared with elementText before its own text is trusted (Joined). */
+const LAYOUT_SAMPLE = 100;
 
 /** Results the exit code reads: undecided verdicts (and, of the findings, those `shown`). */
 const undecided = (r: Result) => r.verdict === 'unknown';
@@ -111,19 +140,24 @@ export class Merger {
   }
 
   /** One element of a part's arrays, parts in order (every policy is known by then: it says which findings join). */
-  addElement(array: ReportArray, value: unknown): void {
+  addElement(array: ReportArray, value: unknown, text?: string): void {
     if (array === 'instances') {
       const x = value as InstanceSummary;
-      this.instances.add(ref(x), x);
+      this.instances.add(ref(x), x, text);
     } else if (array === 'results') {
       const x = value as Result;
-      this.results.add(`${ref(x)}|${x.source}|${x.port}`, x);
+      this.results.add(`${ref(x)}|${x.source}|${x.port}`, x, text);
     } else {
       const f = value as Finding;
       const { key, group } = joinKey(f, (id) => this.policies.get(id));
       if (group) this.findings.addToGroup(key, f);
-      else this.findings.add(key, f);
+      else this.findings.add(key, f, text);
     }
+  }
+
+  /** The elements of another part follow (its layout is looked at again). */
+  newPart(): void {
+    for (const j of [this.instances, this.results, this.findings]) j.newPart();
   }
 
   /** The merged report (its spooled arrays empty), and the spooled arrays as JSON pieces. */
@@ -188,7 +222,8 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
     const budget = new HeapBudget(HEAP_THRESHOLD_MIB, HEAP_GROWING_PERCENT);
     for (const f of files) {
       budget.check();
-      await readReport(resolve(cwd, f), f, 'merge', (array, value) => merger.addElement(array, value));
+      merger.newPart();
+      await readReport(resolve(cwd, f), f, 'merge', (array, value, text) => merger.addElement(array, value, text));
     }
     const { report, spooled } = merger.finish(io.now());
     for (const out of outputs) {

@@ -76,6 +76,46 @@ describe('--shard and merge', () => {
     }
   });
 
+  // A part rdpcloud wrote is copied element by element as it stands (its text is what the merge would make of
+  // each element); a part laid out otherwise is written out again. Parts of more than LAYOUT_SAMPLE (100)
+  // elements per array, so that the copying starts: the merge of the parts as written, compacted, or laid out
+  // otherwise after their first 100 elements gives the report an all-in-memory merge gives (the first two byte
+  // for byte, the third with the same values).
+  it('parts copied as written, compacted or re-indented: the same merged report', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rdpcloud-merge-layout-'));
+    const fs = await import('node:fs');
+    const demo = JSON.parse((await rdpcloud(['audit', '--from', DEMO, '--format', 'json'], {}, { cwd: dir })).stdout) as Report;
+    const copies = (from: number, to: number): Report => {
+      const out: Report = { ...demo, instances: [], results: [], findings: [] };
+      for (let k = from; k < to; k++) {
+        out.instances.push(...demo.instances.map((i) => ({ ...i, instance: `${i.instance}-${k}`, instanceId: `${i.instanceId}-${k}` })));
+        out.results.push(...demo.results.map((r) => ({ ...r, instance: `${r.instance}-${k}`, instanceId: `${r.instanceId}-${k}` })));
+        out.findings.push(...demo.findings.map((f) => ({ ...f, resource: { ...f.resource, instanceId: `${f.resource.instanceId}-${k}`, ...(f.resource.ref ? { ref: `${f.resource.ref}-${k}` } : {}) } })));
+      }
+      return out;
+    };
+    const parts = [copies(0, 4), copies(4, 8)];
+    expect(Math.min(...parts.flatMap((p) => [p.instances.length, p.results.length, p.findings.length]))).toBeGreaterThan(150);
+    const { mergeReports } = await import('../../src/cli/merge.js');
+    const { jsonReport } = await import('../../src/reporters/json.js');
+    const expected = jsonReport(mergeReports(parts, new Date('2026-11-25T12:00:00Z')));
+    const merge = async (name: string, write: (r: Report) => string) => {
+      parts.forEach((p, i) => fs.writeFileSync(join(dir, `${name}-${i}.json`), write(p)));
+      const r = await rdpcloud(['merge', `${name}-0.json`, `${name}-1.json`, '--format', 'json'], {}, { cwd: dir, now: () => new Date('2026-11-25T12:00:00Z') });
+      return r.stdout;
+    };
+    expect(await merge('written', (r) => jsonReport(r))).toBe(expected);
+    expect(await merge('compact', (r) => JSON.stringify(r))).toBe(expected);
+    // As written for 100 elements of each array, then each element on one line.
+    const { elementText, jsonReportChunks } = await import('../../src/reporters/json.js');
+    const el = (x: unknown, i: number) => (i < 100 ? elementText(x) : `\n    ${JSON.stringify(x)}`);
+    const mixed = (r: Report) => [...jsonReportChunks(r, { instances: () => r.instances.map(el), results: () => r.results.map(el), findings: () => r.findings.map(el) })].join('');
+    const m = mixed(parts[0]!);
+    expect(JSON.parse(m)).toEqual(parts[0]);
+    expect(m).not.toBe(jsonReport(parts[0]!));
+    expect(JSON.parse(await merge('mixed', mixed))).toEqual(JSON.parse(expected));
+  });
+
   it('the same scope always lands in the same shard', async () => {
     const a = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
     const b = await rdpcloud(['audit', '--from', DEMO, '--shard', '2/3', '--format', 'json']);
