@@ -410,9 +410,9 @@ export class GcpProvider implements CloudProvider {
         for (const policy of scoped?.firewallPolicies ?? []) {
           for (const a of policy.associations ?? []) {
             const k = `${region}|${networkKey(a.attachmentTarget ?? '')}`;
-            const list = out.get(k);
-            if (list) list.push(policy);
-            else out.set(k, [policy]);
+            let list = out.get(k);
+            if (!list) out.set(k, (list = []));
+            list.push(policy);
           }
         }
       }

@@ -98,8 +98,6 @@ interface Store {
   close(): void;
 }
 
-const KEY = (section: Section | number) => (typeof section === 'number' ? 'findings' : section);
-
 class MemoryStore implements Store {
   private readonly kept = new Map<Section | number, { ordinal: number; items: readonly unknown[] }[]>();
   put(section: Section | number, ordinal: number, items: readonly unknown[]): void {
@@ -114,7 +112,7 @@ class MemoryStore implements Store {
     return out;
   }
   *pieces(section: Section | number): Iterable<Piece> {
-    yield* elementsText(KEY(section), this.items(section));
+    yield* elementsText(this.items(section));
   }
   close(): void {}
 }
@@ -128,7 +126,7 @@ class FileStore implements Store {
     if (items.length === 0) return;
     let list = this.ranges.get(section);
     if (!list) this.ranges.set(section, (list = []));
-    for (const text of elementsText(KEY(section), items)) list.push({ ordinal, span: this.spool.write(text) });
+    for (const text of elementsText(items)) list.push({ ordinal, span: this.spool.write(text) });
   }
   items(): unknown[] {
     throw new Error('a spooled audit reads its scopes back as JSON text only');
@@ -271,7 +269,7 @@ export class Judging {
       *findings() {
         for (let p = 0; p < n; p++) {
           yield* store.pieces(p);
-          yield* elementsText('findings', ruleSetsOf.get(p) ?? []);
+          yield* elementsText(ruleSetsOf.get(p) ?? []);
         }
       },
       findingsList() {

@@ -17,16 +17,21 @@ export function jsonReport(report: Report): string {
 }
 
 /**
- * Elements of the report's array `key` as they stand in it ("\n    {...},\n    {...}"): stringified as the field
- * itself ({"key": [...]}, which puts them at exactly their depth in the report) and cut out of it, no
- * re-indenting. Pieces of one array join with ",".
+ * Elements as they stand in an array whose line is at `level` of a JSON.stringify(..., null, 2) text
+ * ("\n<indent>{...},\n<indent>{...}", no brackets): stringified inside `level` objects, which puts them at
+ * exactly their depth, and cut out, no re-indenting. After the last element come "\n", the array's indent and
+ * "]", then a line break, indent and "}" per object: (level + 1) x (level + 2) characters.
  */
-export function* elementsText(key: string, list: readonly unknown[]): Generator<string> {
-  const open = `{\n  ${JSON.stringify(key)}: [`;
-  for (let i = 0; i < list.length; i += BLOCK) {
-    const text = JSON.stringify({ [key]: list.slice(i, i + BLOCK) }, null, 2);
-    yield text.slice(open.length, text.length - '\n  ]\n}'.length);
-  }
+function elementsAt(batch: readonly unknown[], level: number): string {
+  let value: unknown = batch;
+  for (let i = 0; i < level; i++) value = { k: value };
+  const text = JSON.stringify(value, null, 2);
+  return text.slice(text.indexOf('[') + 1, text.length - (level + 1) * (level + 2));
+}
+
+/** Elements of a report's top-level array as they stand in it, a block at a time. Pieces of one array join with ",". */
+export function* elementsText(list: readonly unknown[]): Generator<string> {
+  for (let i = 0; i < list.length; i += BLOCK) yield elementsAt(list.slice(i, i + BLOCK), 1);
 }
 
 /**
@@ -39,12 +44,10 @@ export function* arrayText(items: Iterable<unknown>, level: number, block = BLOC
   const pad = `\n${'  '.repeat(level)}`;
   let n = 0;
   let batch: unknown[] = [];
-  // "[\n  a,\n  b\n]" without its brackets, re-indented from level 0 to `level` (JSON text has no raw newline
-  // inside a string, so every newline starts a line of the layout).
   const flush = () => {
-    const text = JSON.stringify(batch, null, 2);
+    const text = elementsAt(batch, level);
     batch = [];
-    return `${n++ ? ',' : '['}${text.slice(1, -2).replace(/\n/g, pad)}`;
+    return `${n++ ? ',' : '['}${text}`;
   };
   for (const item of items) {
     batch.push(item);
@@ -75,7 +78,7 @@ export function* withArrayAt(value: unknown, items: Iterable<unknown>): Generato
 }
 
 /** One element as elementsText cuts it (at its depth in the report), for arrays whose elements are kept apart. */
-export const elementText = (item: unknown): string => `\n    ${JSON.stringify(item, null, 2).replace(/\n/g, '\n    ')}`;
+export const elementText = (item: unknown): string => elementsAt([item], 1);
 
 /**
  * The report as JSON with two-space indentation, one top-level field or one block of array elements at a time.
@@ -87,7 +90,7 @@ export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof 
   yield '{';
   let first = true;
   for (const [key, value] of entries) {
-    const pieces = spooled[key as keyof Report] ?? (Array.isArray(value) && value.length > 0 ? () => elementsText(key, value as unknown[]) : undefined);
+    const pieces = spooled[key as keyof Report] ?? (Array.isArray(value) && value.length > 0 ? () => elementsText(value as unknown[]) : undefined);
     const text = pieces ? '' : JSON.stringify(value, null, 2);
     if (text === undefined) continue; // as JSON.stringify leaves out what has no JSON form
     yield `${first ? '' : ','}\n  ${JSON.stringify(key)}: `;

@@ -34,9 +34,9 @@ const xmlChars = (s: string) => s.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{
 export function junitReport(report: Report): string {
   const groups = new Map<string, Finding[]>();
   for (const f of report.findings) {
-    const list = groups.get(f.policyId);
-    if (list) list.push(f);
-    else groups.set(f.policyId, [f]);
+    let list = groups.get(f.policyId);
+    if (!list) groups.set(f.policyId, (list = []));
+    list.push(f);
   }
   const suites = [...groups].map(([id, list]) => ({
     '@name': `${id}: ${titleOf(report, id)}`,

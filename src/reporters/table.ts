@@ -38,9 +38,9 @@ export function tableReport(report: Report, o: TableOptions): string {
   const byScope = new Map<string, Result[]>();
   for (const r of report.results) {
     const k = `${r.provider}:${r.scope}`;
-    const list = byScope.get(k);
-    if (list) list.push(r);
-    else byScope.set(k, [r]);
+    let list = byScope.get(k);
+    if (!list) byScope.set(k, (list = []));
+    list.push(r);
   }
   // INSTANCE 20, STATE 11, SOURCE 12, VERDICT 9, ACCESS 15, DECIDING 28 + 5 spaces = 100
   const header = `${fit('INSTANCE', 20)} ${fit('STATE', 11)} ${fit('SOURCE', 12)} ${fit('VERDICT', 9)} ${fit('ACCESS', 15)} DECIDING RULE`;

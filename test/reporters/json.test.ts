@@ -62,7 +62,7 @@ describe('JSON report in pieces', () => {
     expect(blocks.map(shown)).toEqual(['s:ab', `b:${'é'.repeat(30)}`, 'b:cdef', `b:${'g'.repeat(30)}`, `s:${'h'.repeat(120)}`, 's:i']);
     // A spooled array given as bytes joins to the same report as given as text.
     const report = { schemaVersion: 2, findings: [{ a: 1 }, { b: 'é' }] } as unknown as Report;
-    const asText = [...elementsText('findings', report.findings)];
+    const asText = [...elementsText(report.findings)];
     const joined = (x: Iterable<string | Buffer>) => Buffer.concat([...x].map((p) => (typeof p === 'string' ? Buffer.from(p) : p))).toString('utf8');
     expect(joined(jsonReportChunks(report, { findings: () => asText.map((t) => Buffer.from(t)) }))).toBe(jsonReport(report));
   });
