@@ -46,7 +46,8 @@ export interface JudgeSetup {
 
 /**
  * Where one of the scopes' arrays goes: kept in memory (a format other than JSON reads it), written to the
- * spool (only JSON reads it: written back from there, as text), or dropped (no output shows it).
+ * spool (JSON reads it back from there as text; the formats that stream the findings, JUnit and CSV, parse
+ * them back), or dropped (no output shows it).
  */
 export type Route = 'memory' | 'spool' | 'drop';
 export interface Routes {
@@ -63,10 +64,12 @@ export function routesFor(formats: readonly Format[]): Routes {
   const json = formats.includes('json');
   const route = (kept: boolean): Route => (kept ? 'memory' : json ? 'spool' : 'drop');
   const findings = others.some((r) => r.findings === 'all') ? 'all' : others.some((r) => r.findings === 'failing') ? 'failing' : 'none';
+  // Formats that read the findings as a stream read them from the spool as well (renderBlocks).
+  const streamed = others.every((r) => r.findings === 'none' || r.findingsStreamed);
   return {
     instances: route(others.some((r) => r.instances)),
     results: route(others.some((r) => r.results)),
-    findings: route(findings !== 'none'),
+    findings: findings !== 'none' && streamed ? 'spool' : route(findings !== 'none'),
     // With JSON as well the findings in memory are all there is of them: JSON shows every one.
     failingOnly: findings === 'failing' && !json,
   };

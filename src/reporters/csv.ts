@@ -1,5 +1,5 @@
 // `--format csv`: one row per policy x resource, for spreadsheets and ad-hoc joins. RFC 4180 quoting.
-import type { Report } from '../model/results.js';
+import type { Finding, Report } from '../model/results.js';
 import { refOf, titleOf } from './common.js';
 import { lazyRequire } from '../lazy.js';
 
@@ -8,8 +8,11 @@ const csv = lazyRequire<typeof import('csv-stringify/sync')>('csv-stringify/sync
 
 export const CSV_COLUMNS = ['status', 'severity', 'policy', 'title', 'provider', 'scope', 'location', 'resource', 'resourceId', 'ref', 'source', 'message', 'rules', 'remediation', 'suppressed', 'suppressedUntil', 'baseline'] as const;
 
-export function csvReport(report: Report): string {
-  const rows = report.findings.map((f) => [
+/** Rows stringified together. */
+const BLOCK = 500;
+
+function row(report: Report, f: Finding): string[] {
+  return [
     f.status,
     f.severity,
     f.policyId,
@@ -27,11 +30,32 @@ export function csvReport(report: Report): string {
     f.suppressed?.reason ?? '',
     f.suppressed?.expires ?? '',
     f.baseline ?? '',
-  ]);
-  // RFC 4180 quotes a field with CR or LF; csv-stringify on its own quotes only the record delimiter (CRLF),
-  // so a lone LF or CR in a message would end the row.
-  // escape_formulas: names come from the clouds (an AWS Name tag, an NSG rule name, a description can be any
-  // text), and a field a spreadsheet reads as a formula (=, +, -, @, tab, CR first) would run on opening
-  // (CSV injection, OWASP): such a field gets a leading ', which spreadsheets show as text.
-  return csv().stringify([[...CSV_COLUMNS], ...rows], { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
+  ];
+}
+
+// RFC 4180 quotes a field with CR or LF; csv-stringify on its own quotes only the record delimiter (CRLF),
+// so a lone LF or CR in a message would end the row.
+// escape_formulas: names come from the clouds (an AWS Name tag, an NSG rule name, a description can be any
+// text), and a field a spreadsheet reads as a formula (=, +, -, @, tab, CR first) would run on opening
+// (CSV injection, OWASP): such a field gets a leading ', which spreadsheets show as text.
+const stringify = (rows: string[][]) => csv().stringify(rows, { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
+
+export function csvReport(report: Report, findings: () => Iterable<Finding> = () => report.findings): string {
+  return [...csvBlocks(report, findings)].join('');
+}
+
+/**
+ * The CSV a block of rows at a time (every record ends with CRLF, so the blocks join to the whole text): the
+ * findings are read once, in order, and can come from a spool.
+ */
+export function* csvBlocks(report: Report, findings: () => Iterable<Finding> = () => report.findings): Generator<string> {
+  let rows: string[][] = [[...CSV_COLUMNS]];
+  for (const f of findings()) {
+    rows.push(row(report, f));
+    if (rows.length >= BLOCK) {
+      yield stringify(rows);
+      rows = [];
+    }
+  }
+  if (rows.length) yield stringify(rows);
 }

@@ -77,6 +77,17 @@ export function* withArrayAt(value: unknown, items: Iterable<unknown>): Generato
   yield text.slice(at + quoted.length);
 }
 
+/**
+ * The elements of pieces of one array (elementsText's, or their bytes from a spool) as values again, a piece at
+ * a time: how the formats that stream the findings read an audit's spooled ones.
+ */
+export function* elementsOf(pieces: Iterable<Piece>): Generator<unknown> {
+  for (const piece of pieces) {
+    const text = typeof piece === 'string' ? piece : piece.toString('utf8');
+    yield* JSON.parse(`[${text}]`) as unknown[];
+  }
+}
+
 /** One element as elementsText cuts it (at its depth in the report), for arrays whose elements are kept apart. */
 export const elementText = (item: unknown): string => elementsAt([item], 1);
 
@@ -120,9 +131,17 @@ export function* jsonReportChunks(report: Report, spooled: Partial<Record<keyof 
 export function* inBlocks(chunks: Iterable<Piece>, size = 1 << 20): Generator<Piece> {
   let block: Piece[] = [];
   let n = 0;
-  /** What is gathered, as one piece (bytes if any of it is), and the gathering started again. */
+  /**
+   * What is gathered, as one piece of UTF-8 bytes, and the gathering started again. Bytes, not a joined
+   * string: a megabyte string is a large object of the heap's old generation (only full collections free
+   * it), while a buffer's bytes are outside the heap; the file or stdout takes bytes anyway.
+   */
   const take = (): Piece => {
-    const out = block.every((p) => typeof p === 'string') ? block.join('') : Buffer.concat(block.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p)));
+    let bytes = 0;
+    for (const p of block) bytes += typeof p === 'string' ? Buffer.byteLength(p, 'utf8') : p.length;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const p of block) at += typeof p === 'string' ? out.write(p, at, 'utf8') : p.copy(out, at);
     block = [];
     n = 0;
     return out;

@@ -31,26 +31,70 @@ function testcase(f: Finding, classname: string) {
  */
 const xmlChars = (s: string) => s.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
 
-export function junitReport(report: Report): string {
-  const groups = new Map<string, Finding[]>();
-  for (const f of report.findings) {
-    let list = groups.get(f.policyId);
-    if (!list) groups.set(f.policyId, (list = []));
-    list.push(f);
+/** A report's findings, as often as a format needs to read them (in memory, or parsed back from a spool). */
+export type Findings = () => Iterable<Finding>;
+
+/** Testcases rendered together (as JSON's blocks of elements). */
+const BLOCK = 500;
+
+/** Marks where a suite's testcases go in the skeleton document (no report text contains U+0000). */
+const MARK = '\u0000rdpcloud-testcases-';
+
+/** Testcases as they stand inside a suite of the document: built inside a testsuites > testsuite wrapper and cut out. */
+const WRAP_HEAD = '<testsuites>\n  <testsuite>\n'.length;
+const WRAP_TAIL = '  </testsuite>\n</testsuites>\n'.length;
+function testcasesText(cases: readonly Record<string, unknown>[]): string {
+  const text = builder().build({ testsuites: { testsuite: { testcase: cases } } }) as string;
+  return xmlChars(text.slice(WRAP_HEAD, text.length - WRAP_TAIL));
+}
+
+interface Suite {
+  id: string;
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  /** Its testcases still to come in the second pass. */
+  left: number;
+}
+
+export function junitReport(report: Report, findings: Findings = () => report.findings): string {
+  return [...junitBlocks(report, findings)].join('');
+}
+
+/**
+ * The JUnit document a block of testcases at a time: the same text as building the whole document at once
+ * (tested), without its testcases ever in memory together, so the findings can come from a spool. Two passes
+ * over the findings: the first counts each suite's tests, failures, errors and skips (its opening tag says them
+ * before its testcases), the second writes the testcases. A suite is one policy's findings, in the order their
+ * policies first appear; they come policy by policy, but an expired suppression's finding follows the failure
+ * it suppressed, so its suite's testcases are held until the suites before it are written.
+ */
+export function* junitBlocks(report: Report, findings: Findings = () => report.findings): Generator<string> {
+  const suites = new Map<string, Suite>();
+  for (const f of findings()) {
+    let s = suites.get(f.policyId);
+    if (!s) suites.set(f.policyId, (s = { id: f.policyId, tests: 0, failures: 0, errors: 0, skipped: 0, left: 0 }));
+    s.tests++;
+    if (f.status === 'fail' && !f.suppressed) s.failures++;
+    if (f.status === 'error') s.errors++;
+    if (f.status === 'not-applicable' || f.suppressed) s.skipped++;
   }
-  const suites = [...groups].map(([id, list]) => ({
-    '@name': `${id}: ${titleOf(report, id)}`,
-    '@tests': list.length,
-    '@failures': list.filter((f) => f.status === 'fail' && !f.suppressed).length,
-    '@errors': list.filter((f) => f.status === 'error').length,
-    '@skipped': list.filter((f) => f.status === 'not-applicable' || f.suppressed).length,
+  const order = [...suites.values()];
+  const timestamp = report.generatedAt.replace(/\.\d+Z$/, '');
+  const head = order.map((s, i) => ({
+    '@name': `${s.id}: ${titleOf(report, s.id)}`,
+    '@tests': s.tests,
+    '@failures': s.failures,
+    '@errors': s.errors,
+    '@skipped': s.skipped,
     '@time': '0',
-    '@timestamp': report.generatedAt.replace(/\.\d+Z$/, ''),
-    testcase: list.map((f) => testcase(f, `rdpcloud.${id}`)),
+    '@timestamp': timestamp,
+    testcase: [{ '@name': `${MARK}${i}` }],
   }));
   const failedScopes = report.scopes.filter((s) => s.status === 'failed' || s.warnings?.length);
   if (failedScopes.length) {
-    suites.push({
+    head.push({
       '@name': 'scopes: every project, account and subscription was read',
       // A suite's tests is its number of testcases: one per scope that failed or was read only in part.
       '@tests': failedScopes.length,
@@ -58,7 +102,7 @@ export function junitReport(report: Report): string {
       '@errors': failedScopes.length,
       '@skipped': 0,
       '@time': '0',
-      '@timestamp': report.generatedAt.replace(/\.\d+Z$/, ''),
+      '@timestamp': timestamp,
       testcase: failedScopes.map((s) => ({
         '@name': `${s.provider}:${s.scope}`,
         '@classname': 'rdpcloud.scopes',
@@ -67,10 +111,56 @@ export function junitReport(report: Report): string {
       })) as never,
     });
   }
-  const total = (k: '@tests' | '@failures' | '@errors' | '@skipped') => suites.reduce((n, s) => n + (s[k] as number), 0);
-  const doc = {
+  const total = (k: '@tests' | '@failures' | '@errors' | '@skipped') => head.reduce((n, s) => n + (s[k] as number), 0);
+  const skeleton = builder().build({
     '?xml': { '@version': '1.0', '@encoding': 'UTF-8' },
-    testsuites: { '@name': 'rdpcloud audit', '@tests': total('@tests'), '@failures': total('@failures'), '@errors': total('@errors'), '@skipped': total('@skipped'), '@time': '0', testsuite: suites },
+    testsuites: { '@name': 'rdpcloud audit', '@tests': total('@tests'), '@failures': total('@failures'), '@errors': total('@errors'), '@skipped': total('@skipped'), '@time': '0', testsuite: head },
+  }) as string;
+  // The skeleton around each suite's placeholder line: parts[i] comes before suite i's testcases.
+  const parts: string[] = [];
+  let from = 0;
+  for (let i = 0; i < order.length; i++) {
+    const at = skeleton.indexOf(`${MARK}${i}"`, from);
+    const lineStart = skeleton.lastIndexOf('\n', at) + 1;
+    parts.push(xmlChars(skeleton.slice(from, lineStart)));
+    from = skeleton.indexOf('\n', at) + 1;
+  }
+  const end = xmlChars(skeleton.slice(from));
+
+  for (const s of order) s.left = s.tests;
+  // Suites are written in order; the one being written (order[current]) streams, later ones wait in `held`.
+  let current = 0;
+  let batch: Record<string, unknown>[] = [];
+  const held = new Map<string, Record<string, unknown>[]>();
+  const flush = () => {
+    const text = batch.length ? testcasesText(batch) : '';
+    batch = [];
+    return text;
   };
-  return xmlChars(builder().build(doc) as string);
+  if (order.length) yield parts[0]!;
+  for (const f of findings()) {
+    const s = suites.get(f.policyId)!;
+    s.left--;
+    const tc = testcase(f, `rdpcloud.${f.policyId}`);
+    if (s !== order[current]) {
+      let list = held.get(s.id);
+      if (!list) held.set(s.id, (list = []));
+      list.push(tc);
+      continue;
+    }
+    batch.push(tc);
+    if (batch.length >= BLOCK) yield flush();
+    // The suite is complete: on to the next, whose testcases read so far were held.
+    while (current < order.length && order[current]!.left === 0) {
+      const text = flush();
+      if (text) yield text;
+      current++;
+      if (current < order.length) {
+        yield parts[current]!;
+        batch = held.get(order[current]!.id) ?? [];
+        held.delete(order[current]!.id);
+      }
+    }
+  }
+  yield end;
 }

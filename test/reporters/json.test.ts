@@ -58,8 +58,8 @@ describe('JSON report in pieces', () => {
     const pieces = ['a', 'b', big('é'), 'c', Buffer.from('d'), Buffer.from('e'), 'f', big('g'), 'h'.repeat(120), 'i'];
     const blocks = [...inBlocks(pieces, 100)];
     const shown = (b: string | Buffer) => (typeof b === 'string' ? `s:${b}` : `b:${b.toString('utf8')}`);
-    // Large bytes as they are; small ones gathered with the text around them (as bytes).
-    expect(blocks.map(shown)).toEqual(['s:ab', `b:${'é'.repeat(30)}`, 'b:cdef', `b:${'g'.repeat(30)}`, `s:${'h'.repeat(120)}`, 's:i']);
+    // Large bytes as they are; small ones gathered with the text around them, all as UTF-8 bytes.
+    expect(blocks.map(shown)).toEqual(['b:ab', `b:${'é'.repeat(30)}`, 'b:cdef', `b:${'g'.repeat(30)}`, `b:${'h'.repeat(120)}`, 'b:i']);
     // A spooled array given as bytes joins to the same report as given as text.
     const report = { schemaVersion: 2, findings: [{ a: 1 }, { b: 'é' }] } as unknown as Report;
     const asText = [...elementsText(report.findings)];
