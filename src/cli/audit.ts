@@ -76,10 +76,16 @@ const REPORT_ARRAYS: ReadonlySet<string> = new Set<ReportArray>(['instances', 'r
  * it: the head (every other member) is returned with those arrays empty, and each of their elements is given to
  * `each` as it is read (json-stream.ts); without `each` they are scanned, not parsed.
  */
-export async function readReport(path: string, file: string, flag = '--baseline', each?: (array: ReportArray, value: unknown, text: string) => void): Promise<Report> {
+export async function readReport(
+  path: string,
+  file: string,
+  flag = '--baseline',
+  each?: (array: ReportArray, value: unknown, text: string) => void,
+  skip?: (array: ReportArray, bytes: Buffer) => boolean,
+): Promise<Report> {
   let read: Awaited<ReturnType<typeof readObjectStreaming>>;
   try {
-    read = await readObjectStreaming(path, REPORT_ARRAYS, (k, v, text) => each?.(k as ReportArray, v, text), !each);
+    read = await readObjectStreaming(path, REPORT_ARRAYS, (k, v, text) => each?.(k as ReportArray, v, text), !each || (skip ? (k, bytes) => skip(k as ReportArray, bytes) : false));
   } catch (e) {
     if (e instanceof JsonShapeError) throw new InputError(file, [`not JSON: ${flag} takes an earlier \`rdpcloud audit --format json\` report (${e.message})`]);
     throw new InputError(file, [(e as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file (${flag} names an earlier \`rdpcloud audit --format json\` report)` : `cannot read it: ${(e as Error).message}`]);
@@ -93,12 +99,26 @@ export async function readReport(path: string, file: string, flag = '--baseline'
   return { ...data, instances: [], results: [], findings: [] } as unknown as Report;
 }
 
-/** Only the failures of a baseline report (all that --baseline compares with), read a finding at a time. */
+const FAIL = Buffer.from('"fail"');
+const ESCAPE = Buffer.from('\\u');
+
+/**
+ * Only the failures of a baseline report (all that --baseline compares with), read a finding at a time. Only the
+ * findings that can be failures are parsed: the instances and results are skipped, and so is a finding whose
+ * text holds no "fail" (a status "fail" is those bytes unless written with \u escapes, which no JSON writer
+ * uses for letters but which are parsed to be sure): at 10,000 instances 7 in 8 findings pass.
+ */
 async function readBaseline(path: string, file: string): Promise<Pick<Report, 'findings' | 'generatedAt'>> {
   const failures: Finding[] = [];
-  const head = await readReport(path, file, '--baseline', (array, v) => {
-    if (array === 'findings' && (v as Finding)?.status === 'fail') failures.push(v as Finding);
-  });
+  const head = await readReport(
+    path,
+    file,
+    '--baseline',
+    (array, v) => {
+      if (array === 'findings' && (v as Finding)?.status === 'fail') failures.push(v as Finding);
+    },
+    (array, bytes) => array !== 'findings' || (bytes.indexOf(FAIL) < 0 && bytes.indexOf(ESCAPE) < 0),
+  );
   return { generatedAt: head.generatedAt, findings: failures };
 }
 

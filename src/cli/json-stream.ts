@@ -24,10 +24,17 @@ type Phase = 'start' | 'key' | 'colon' | 'value' | 'after' | 'end';
  * Reads the JSON object in `path`: returns its members, except that each member named in `streamed` whose value
  * is an array is not returned (its name is in `arrays`) but its elements are given to `onElement` (member name,
  * element, and the element's text as it stands in the file, from after the `[` or `,` before it to the `,` or
- * `]` after it) in order; with `skip`, they are not even parsed. Throws JsonShapeError when the file is not one JSON
- * object, and the file system's errors as they are. `chunkBytes`: how much is read at a time.
+ * `]` after it) in order; with `skip`, they are not even decoded nor parsed (a function: the elements it says
+ * true for, given their member name and bytes). Throws JsonShapeError when the file is not one JSON object, and
+ * the file system's errors as they are. `chunkBytes`: how much is read at a time.
  */
-export async function readObjectStreaming(path: string, streamed: ReadonlySet<string>, onElement: (key: string, value: unknown, text: string) => void, skip = false, chunkBytes = 1 << 20): Promise<{ members: Record<string, unknown>; arrays: Set<string> }> {
+export async function readObjectStreaming(
+  path: string,
+  streamed: ReadonlySet<string>,
+  onElement: (key: string, value: unknown, text: string) => void,
+  skip: boolean | ((key: string, bytes: Buffer) => boolean) = false,
+  chunkBytes = 1 << 20,
+): Promise<{ members: Record<string, unknown>; arrays: Set<string> }> {
   const out: Record<string, unknown> = {};
   const arrays = new Set<string>();
   let phase: Phase = 'start';
@@ -40,12 +47,17 @@ export async function readObjectStreaming(path: string, streamed: ReadonlySet<st
   // The bytes of what is being read (a key, a member's value, an element), across chunks.
   let parts: Buffer[] = [];
   let from = -1;
-  const take = (chunk: Buffer, to: number): string => {
+  const takeBytes = (chunk: Buffer, to: number): Buffer => {
     parts.push(chunk.subarray(from, to));
-    const text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts).toString('utf8');
+    const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
     parts = [];
     from = -1;
-    return text;
+    return bytes;
+  };
+  const take = (chunk: Buffer, to: number): string => takeBytes(chunk, to).toString('utf8');
+  const drop = () => {
+    parts = [];
+    from = -1;
   };
   const parse = (text: string, what: string): unknown => {
     try {
@@ -56,10 +68,12 @@ export async function readObjectStreaming(path: string, streamed: ReadonlySet<st
   };
   const element = (chunk: Buffer, i: number) => {
     if (from < 0) return;
-    const text = take(chunk, i);
-    if (!sawValue) return; // `[]`, or whitespace before `]`
+    if (!sawValue || skip === true) return drop(); // `[]`, whitespace before `]`, or nothing wanted
     sawValue = false;
-    if (!skip) onElement(key, parse(text, `an element of "${key}"`), text);
+    const bytes = takeBytes(chunk, i);
+    if (skip && skip(key, bytes)) return;
+    const text = bytes.toString('utf8');
+    onElement(key, parse(text, `an element of "${key}"`), text);
   };
 
   for await (const chunk of createReadStream(path, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>) {

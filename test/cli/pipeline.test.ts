@@ -101,6 +101,23 @@ describe('--baseline: drift', () => {
     expect(states).toEqual(['absent', 'new', 'unchanged', 'unchanged', 'unchanged']);
   });
 
+  // Only findings that can be failures are parsed (their bytes hold "fail"): a baseline another tool wrote
+  // again, compacted and with its letters escaped, is read the same.
+  it('a baseline compacted, or with its strings written in \\u escapes, gives the same drift', async () => {
+    const dir = await workdir({ 'inv.json': worldOpen(['win-1', 'win-old']), 'now.json': worldOpen(['win-1', 'win-new']) });
+    await rdpcloud(['audit', '--from', 'inv.json', '-o', 'before.json'], {}, { cwd: dir });
+    const before = await readFile(join(dir, 'before.json'), 'utf8');
+    const escaped = JSON.stringify(JSON.parse(before)).replace(/"(status|policyId)":"(\w+)"/g, (_m, k: string, v: string) => `"${k}":"${[...v].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}"`);
+    expect(escaped).not.toContain('"fail"');
+    await writeFile(join(dir, 'escaped.json'), escaped);
+    await writeFile(join(dir, 'compact.json'), JSON.stringify(JSON.parse(before)));
+    const drift = async (b: string) => json((await rdpcloud(['audit', '--from', 'now.json', '--baseline', b, '--format', 'json'], {}, { cwd: dir })).stdout).drift;
+    const expected = await drift('before.json');
+    expect(expected!.fixed.map((f) => f.resource.instance)).toEqual(['win-old']);
+    expect({ ...(await drift('compact.json')), baseline: 'before.json' }).toEqual(expected);
+    expect({ ...(await drift('escaped.json')), baseline: 'before.json' }).toEqual(expected);
+  });
+
   it.each([
     ['does not exist', null, /before\.json: no such file/],
     ['is not JSON', 'schemaVersion: 1', /not JSON: --baseline takes an earlier `rdpcloud audit --format json` report/],
