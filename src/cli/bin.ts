@@ -49,9 +49,15 @@ process.stdout.on('error', () => {
   stdoutGone = true;
 });
 
-/** Writes to stdout; when a pipe's reader is behind, a promise for when it has caught up (or gone). */
+/**
+ * Writes to stdout; when a pipe's reader is behind, a promise for when it has caught up (or gone). Bytes are
+ * waited for until written: they may be a spool's read block, reused for the next piece (the stream would
+ * otherwise keep the view and send what was read into it later).
+ */
 function toStdout(s: string | Buffer): void | Promise<void> {
-  if (stdoutGone || process.stdout.write(s)) return;
+  if (stdoutGone) return;
+  if (typeof s !== 'string') return new Promise((resolve) => process.stdout.write(s, () => resolve()));
+  if (process.stdout.write(s)) return;
   return new Promise((resolve) => {
     const done = () => {
       for (const e of ['drain', 'close', 'error'] as const) process.stdout.off(e, done);

@@ -17,7 +17,8 @@ import { inShard, parseShard } from './shard.js';
 export interface Io {
   /**
    * Writes to stdout. A promise when the reader is behind (a pipe to a slower program): a long report waits
-   * for it block by block instead of queueing the whole report in memory.
+   * for it block by block instead of queueing the whole report in memory. Bytes may be a view a spool reads
+   * into again once the promise settles (a Piece): written or copied by then.
    */
   stdout(text: string | Buffer): void | Promise<void>;
   stderr(text: string): void;

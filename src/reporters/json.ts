@@ -5,7 +5,9 @@ import type { Report } from '../model/results.js';
 
 /**
  * A piece of the report's text: a string, or UTF-8 bytes as a spool holds them (an audit's spooled arrays go
- * from the spool to the file or stdout without being decoded and encoded again).
+ * from the spool to the file or stdout without being decoded and encoded again). Bytes are valid until the next
+ * piece is asked for (a spool reads into the same memory again): whoever takes pieces writes or copies each one
+ * before asking for the next (fs writeFile of the pieces, Io.stdout awaited, inBlocks' copies).
  */
 export type Piece = string | Buffer;
 
