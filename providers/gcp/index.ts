@@ -133,7 +133,7 @@ export class GcpProvider implements CloudProvider {
     })();
     const settle = <T>(q: Promise<T>) => q.then((v) => ({ ok: true as const, v }), (e: unknown) => ({ ok: false as const, e }));
     const localP = this.projectNetworks(project);
-    const regionalP = settle(this.regionalPolicies(project));
+    const regionalP = settle(this.networkPolicies(project));
     const projectP = settle(this.rest.get('projects.get', 'compute', `/compute/v1/projects/${p}`));
 
     try {
@@ -203,7 +203,7 @@ export class GcpProvider implements CloudProvider {
         ruleSets.set(rs.id, rs);
         regionalStages.push({ ruleSet: rs.id, mode: 'first-match' });
       } else {
-        for (const x of regional.v.get(`${region}|${network}`) ?? []) regionalStages.push(this.policyStage(ruleSets, project, x, network, `regional policy (${region})`));
+        for (const x of regional.v.byPath.get(`${region}|${network}`) ?? []) regionalStages.push(this.policyStage(ruleSets, project, x, network, `regional policy (${region})`, region));
       }
       const vpc: Stage = { ruleSet: facts.vpc.id, mode: 'first-match' };
       // Order: hierarchical -> (system) -> VPC rules and network policies as the network says
@@ -213,8 +213,23 @@ export class GcpProvider implements CloudProvider {
     }
     // The project's networks with no instance in them: their VPC firewall rules are judged on their own too (a
     // rule open to the world there is a finding, and the next instance in the network is open on day one; CIS
-    // GCP 3.7 reads every rule). Their firewall policies are not read: that is a call per network.
+    // GCP 3.7 reads every rule). So are the project's network firewall policies that no path above reads: on
+    // such networks, in regions with no instance, or associated with no network (a policy takes effect only
+    // where it is associated: https://cloud.google.com/firewall/docs/network-firewall-policies). They are in the
+    // one aggregated listing already read; the hierarchical policies of such networks would be a call per network.
     for (const facts of local.values()) if (!ruleSets.has(facts.vpc.id)) ruleSets.set(facts.vpc.id, facts.vpc);
+    if (regional.ok) {
+      const onPaths = new Set([...wanted.values()].map(({ network, region }) => `${region}|${network}`));
+      const networksOnPaths = new Set([...wanted.values()].map(({ network }) => network));
+      for (const { policy, region } of regional.v.all) {
+        const nets: string[] = (policy.associations ?? []).map((a: Json) => networkKey(a.attachmentTarget ?? '')).filter((n: string) => n);
+        // A global policy of a network with instances came with its effective firewalls (or is in its unreadable layer).
+        const off = nets.filter((n) => (region ? !onPaths.has(`${region}|${n}`) : !networksOnPaths.has(n)));
+        const label = region ? `regional policy (${region})` : 'network policy';
+        for (const n of off) this.policyStage(ruleSets, project, policy, n, label, region);
+        if (nets.length === 0) this.policyStage(ruleSets, project, policy, '', `${label}, associated with no network,`, region);
+      }
+    }
 
     return { scope, instances, ruleSets: [...ruleSets.values()], paths };
   }
@@ -387,9 +402,14 @@ export class GcpProvider implements CloudProvider {
     return rs;
   }
 
-  private policyStage(ruleSets: Map<string, RuleSet>, project: string, policy: Json, network: string, what: string): Stage {
+  /**
+   * A firewall policy's rules as they apply to `network` (rules can target networks), as a rule set: one per
+   * policy and network (and region: regional policies of two regions may share a name); `network` '' for a
+   * policy associated with none.
+   */
+  private policyStage(ruleSets: Map<string, RuleSet>, project: string, policy: Json, network: string, what: string, region?: string): Stage {
     const label = `${what} ${policy.shortName || policy.displayName || policy.name}`;
-    const id = `gcp/policy/${policy.name}@${network}`;
+    const id = `gcp/policy/${region ? `${region}/` : ''}${policy.name}${network ? `@${network}` : ''}`;
     if (!ruleSets.has(id)) ruleSets.set(id, policyRuleSet(id, project, policy, network, 'gcp-firewall-policy', label));
     return { ruleSet: id, mode: 'first-match' };
   }
@@ -400,24 +420,30 @@ export class GcpProvider implements CloudProvider {
     return out;
   }
 
-  /** Regional network firewall policies, keyed by `${region}|${network}`, from one aggregated listing. */
-  private async regionalPolicies(project: string): Promise<Map<string, Json[]>> {
-    const out = new Map<string, Json[]>();
+  /**
+   * The project's network firewall policies, global and regional, from one aggregated listing: the regional
+   * ones by `${region}|${network}` for the paths (a path's global ones come with its network's effective
+   * firewalls), and every one with its region (none: global).
+   */
+  private async networkPolicies(project: string): Promise<{ byPath: Map<string, Json[]>; all: { policy: Json; region?: string }[] }> {
+    const byPath = new Map<string, Json[]>();
+    const all: { policy: Json; region?: string }[] = [];
     for await (const page of this.rest.pages('networkFirewallPolicies.aggregatedList', 'compute', `/compute/v1/projects/${encodeURIComponent(project)}/aggregated/firewallPolicies`, { maxResults: PAGE, returnPartialSuccess: true })) {
       for (const [key, scoped] of Object.entries((page.items ?? {}) as Record<string, Json>)) {
-        if (!key.startsWith('regions/')) continue; // global ones come with the network's effective firewalls
-        const region = key.slice('regions/'.length);
+        const region = key.startsWith('regions/') ? key.slice('regions/'.length) : undefined;
         for (const policy of scoped?.firewallPolicies ?? []) {
+          all.push(region ? { policy, region } : { policy });
+          if (!region) continue;
           for (const a of policy.associations ?? []) {
             const k = `${region}|${networkKey(a.attachmentTarget ?? '')}`;
-            let list = out.get(k);
-            if (!list) out.set(k, (list = []));
+            let list = byPath.get(k);
+            if (!list) byPath.set(k, (list = []));
             list.push(policy);
           }
         }
       }
     }
-    return out;
+    return { byPath, all };
   }
 
   /**

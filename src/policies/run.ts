@@ -130,7 +130,8 @@ const last = (path: string) => path.split('/').filter(Boolean).pop() ?? path;
 export function ruleSetRef(rs: RuleSet): string {
   const [head, at] = rs.id.split('@');
   if (rs.provider === 'gcp' && rs.kind === 'gcp-vpc-firewall') return `gcp:${rs.scope}/network/${last(head)}`;
-  if (rs.provider === 'gcp' && rs.kind === 'gcp-firewall-policy') return `gcp:${rs.scope}/firewall-policy/${last(head)}${at ? `@${last(at)}` : ''}`;
+  // A regional network policy is named with its region (gcp/policy/REGION/NAME): two regions may share a name.
+  if (rs.provider === 'gcp' && rs.kind === 'gcp-firewall-policy') return `gcp:${rs.scope}/firewall-policy/${head.startsWith('gcp/policy/') ? head.slice('gcp/policy/'.length) : last(head)}${at ? `@${last(at)}` : ''}`;
   if (rs.provider === 'aws') return `aws:${rs.scope}/${last(head.replace(/\/(in|out)$/, ''))}`;
   if (rs.provider === 'azure') {
     const rg = /\/resourcegroups\/([^/]+)/i.exec(head)?.[1] ?? '';

@@ -12,10 +12,14 @@
 //         any address
 //  [fw]   https://cloud.google.com/firewall/docs/firewalls - each VPC firewall rule belongs to one VPC network and
 //         applies to instances in that network only
+//  [nfp]  https://cloud.google.com/firewall/docs/network-firewall-policies - a global network firewall policy takes
+//         effect in the VPC networks it is associated with; a regional one in its region, in the networks it is
+//         associated with; a policy can exist associated with none
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAws, type FakeAws } from '../fakes/aws/server.js';
 import { startFakeArm, type FakeArm } from '../fakes/azure/server.js';
-import { startFakeGce, type FakeGce } from '../fakes/gce/server.js';
+import { startFakeGce, type FakeGce, type GceWorld } from '../fakes/gce/server.js';
+import { instance, network, networkUrl } from '../fakes/gce/fixtures.js';
 import { awsEnv, azureEnv, gcpEnv, rdpcloud } from '../cli/helpers.js';
 import { PROD, awsDemoWorld } from '../demo/aws-world.js';
 import { AZ_PROD, AZ_TOKEN, azureDemoWorld } from '../demo/azure-world.js';
@@ -71,5 +75,57 @@ describe('rule sets no instance uses are judged on their own rules', () => {
     expect(finding(rep, 'rdp-unused-open-rule', ref)).toMatchObject({ status: 'fail', rules: ['svc-allow-all'] });
     // Its VMs sit on the host's network and obey the host's rules only.
     expect(rep.results.flatMap((r) => r.reasons).some((x) => x.rule === 'svc-allow-all')).toBe(false);
+  });
+
+  it('GCP: network firewall policies no path reads (a network with no VM, a region with none, associated with nothing) are judged on their rules [nfp]', async () => {
+    const open = (ruleName: string) => ({ priority: 1000, direction: 'INGRESS', action: 'allow', ruleName, match: { srcIpRanges: ['0.0.0.0/0'], layer4Configs: [{ ipProtocol: 'tcp', ports: ['3389'] }] } });
+    const policy = (name: string, nets: string[], rule: string, region?: string) => ({
+      name,
+      ...(region ? { region: `https://www.googleapis.com/compute/v1/projects/pol-proj/regions/${region}` } : {}),
+      associations: nets.map((n) => ({ name: `assoc-${n}`, attachmentTarget: networkUrl('pol-proj', n) })),
+      rules: [open(rule)],
+    });
+    const world: GceWorld = {
+      projects: {
+        'pol-proj': {
+          instances: [instance({ project: 'pol-proj', zone: 'us-central1-a', name: 'win-1', natIP: '34.1.1.1', windows: true })],
+          firewalls: [],
+          networks: [network('pol-proj', 'default'), network('pol-proj', 'lab')],
+          // What Google says applies to the network with the VM: its global policy (as the listing has it).
+          effectiveFirewalls: { default: { firewalls: [], firewallPolicys: [{ name: 'default-policy', type: 'NETWORK', rules: [open('default-open')] }] } },
+          networkFirewallPolicies: {
+            global: [policy('default-policy', ['default'], 'default-open'), policy('lab-policy', ['lab'], 'lab-open'), policy('spare', [], 'spare-open')],
+            'regions/us-central1': [policy('central-open', ['default'], 'central-open')],
+            'regions/europe-west4': [policy('central-open', ['default'], 'eu-open')],
+          },
+        },
+      },
+    };
+    const fake = await startFakeGce(world, { token: 'test-token' });
+    try {
+      const rep = await audit(['--project', 'pol-proj'], gcpEnv(fake.port));
+      const unused = (ref: string) => finding(rep, 'rdp-unused-open-rule', ref);
+      const open3389 = (ref: string) => finding(rep, 'gcp-firewall-rdp-from-internet', ref);
+      // Off every path: world-open and unused.
+      for (const [ref, rule] of [
+        ['gcp:pol-proj/firewall-policy/lab-policy@lab', 'lab-open'],
+        ['gcp:pol-proj/firewall-policy/spare', 'spare-open'],
+        ['gcp:pol-proj/firewall-policy/europe-west4/central-open@default', 'eu-open'],
+      ] as const) {
+        expect(open3389(ref), ref).toMatchObject({ status: 'fail', rules: [rule] });
+        expect(unused(ref), ref).toMatchObject({ status: 'fail', rules: [rule] });
+      }
+      // On the VM's path: used, once each (the same name in two regions is two policies).
+      expect(unused('gcp:pol-proj/firewall-policy/default-policy@default')).toMatchObject({ status: 'pass' });
+      expect(unused('gcp:pol-proj/firewall-policy/us-central1/central-open@default')).toMatchObject({ status: 'pass' });
+      expect(rep.findings.filter((f) => f.policyId === 'rdp-unused-open-rule' && f.resource.ref?.includes('default-policy'))).toHaveLength(1);
+      const win = rep.results.find((r) => r.instance === 'win-1' && r.source === 'internet')!;
+      expect(win.verdict).toBe('reachable');
+      expect(win.reasons.map((x) => x.rule)).not.toContain('eu-open');
+      // Nothing more was asked of the API for them: one effective-firewalls call, for the network with the VM.
+      expect(fake.requests.filter((r) => r.op === 'networks.getEffectiveFirewalls')).toHaveLength(1);
+    } finally {
+      await fake.close();
+    }
   });
 });
