@@ -47,7 +47,9 @@ describe('readObjectStreaming', () => {
     let seed = 7;
     const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     const pieces = ['a', ']', '[', '{', '}', ',', ':', '"', '\\', 'é', '🖥', ' ', '\n'];
-    const str = () => Array.from({ length: Math.floor(rand() * 8) }, () => pieces[Math.floor(rand() * pieces.length)]).join('');
+    // Short strings and long ones (the reader looks for a string's end byte by byte over its first 24 bytes,
+    // then with indexOf), escapes anywhere in them.
+    const str = () => Array.from({ length: Math.floor(rand() * (rand() < 0.3 ? 90 : 8)) }, () => pieces[Math.floor(rand() * pieces.length)]).join('');
     const value = (depth: number): unknown => {
       const k = Math.floor(rand() * (depth > 3 ? 4 : 6));
       if (k === 0) return str();
@@ -57,7 +59,7 @@ describe('readObjectStreaming', () => {
       if (k === 4) return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
       return Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [str(), value(depth + 1)]));
     };
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 80; i++) {
       const doc = { [str()]: value(1), instances: Array.from({ length: Math.floor(rand() * 5) }, () => value(1)), findings: Array.from({ length: Math.floor(rand() * 5) }, () => value(1)) };
       const text = JSON.stringify(doc, null, i % 2 ? 2 : undefined);
       expect(await read(text, 1 + (i % 13))).toEqual(JSON.parse(text));
