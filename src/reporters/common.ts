@@ -12,6 +12,9 @@ export function refOf(f: Finding): string {
 /** Failures that count (not suppressed). */
 export const activeFailures = (r: Report) => r.findings.filter((f) => f.status === 'fail' && !f.suppressed);
 
+/** A report's findings, as often as a format needs to read them (in memory, or parsed back from a spool). */
+export type Findings = () => Iterable<Finding>;
+
 export const titleOf = (r: Report, policyId: string) => r.policies.find((p) => p.id === policyId)?.title ?? policyId;
 
 const keyOf = (f: Finding) => `${f.policyId}|${refOf(f)}`;

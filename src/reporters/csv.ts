@@ -1,6 +1,6 @@
 // `--format csv`: one row per policy x resource, for spreadsheets and ad-hoc joins. RFC 4180 quoting.
 import type { Finding, Report } from '../model/results.js';
-import { refOf, titleOf } from './common.js';
+import { refOf, titleOf, type Findings } from './common.js';
 import { lazyRequire } from '../lazy.js';
 
 // csv-stringify is loaded when a CSV report is written, not at every start.
@@ -40,15 +40,15 @@ function row(report: Report, f: Finding): string[] {
 // (CSV injection, OWASP): such a field gets a leading ', which spreadsheets show as text.
 const stringify = (rows: string[][]) => csv().stringify(rows, { record_delimiter: '\r\n', quoted_match: /[\r\n]/, escape_formulas: true });
 
-export function csvReport(report: Report, findings: () => Iterable<Finding> = () => report.findings): string {
-  return [...csvBlocks(report, findings)].join('');
+export function csvReport(report: Report): string {
+  return [...csvBlocks(report)].join('');
 }
 
 /**
  * The CSV a block of rows at a time (every record ends with CRLF, so the blocks join to the whole text): the
  * findings are read once, in order, and can come from a spool.
  */
-export function* csvBlocks(report: Report, findings: () => Iterable<Finding> = () => report.findings): Generator<string> {
+export function* csvBlocks(report: Report, findings: Findings = () => report.findings): Generator<string> {
   let rows: string[][] = [[...CSV_COLUMNS]];
   for (const f of findings()) {
     rows.push(row(report, f));

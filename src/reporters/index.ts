@@ -1,7 +1,7 @@
 // The report formats by name, and the format a file's extension implies. A reporter is a pure function of
 // the report; the CLI writes the files.
-import type { Report } from '../model/results.js';
-import type { Finding } from '../model/results.js';
+import type { Finding, Report } from '../model/results.js';
+import type { Findings } from './common.js';
 import { csvBlocks, csvReport } from './csv.js';
 import { elementsOf, inBlocks, jsonReport, jsonReportChunks, type Piece } from './json.js';
 import { junitBlocks, junitReport } from './junit.js';
@@ -71,7 +71,7 @@ export function render(report: Report, format: Format, o: RenderOptions): string
 export function renderBlocks(report: Report, format: Format, o: RenderOptions, spooled?: Parameters<typeof jsonReportChunks>[1]): Iterable<Piece> {
   // The formats that stream the findings read them back from the spool when they are there.
   const spooledFindings = spooled?.findings;
-  const findings = spooledFindings ? () => elementsOf(spooledFindings()) as Iterable<Finding> : () => report.findings;
+  const findings: Findings = spooledFindings ? () => elementsOf(spooledFindings()) as Iterable<Finding> : () => report.findings;
   switch (format) {
     case 'csv':
       return inBlocks(csvBlocks(report, findings));

@@ -5,7 +5,7 @@
 import type { XMLBuilder } from 'fast-xml-parser';
 import { lazyRequire } from '../lazy.js';
 import type { Finding, Report } from '../model/results.js';
-import { refOf, titleOf } from './common.js';
+import { refOf, titleOf, type Findings } from './common.js';
 
 // fast-xml-parser is loaded when a JUnit report is first written (~25 ms at every start otherwise).
 const fxp = lazyRequire<typeof import('fast-xml-parser')>('fast-xml-parser');
@@ -31,9 +31,6 @@ function testcase(f: Finding, classname: string) {
  */
 const xmlChars = (s: string) => s.replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '\uFFFD');
 
-/** A report's findings, as often as a format needs to read them (in memory, or parsed back from a spool). */
-export type Findings = () => Iterable<Finding>;
-
 /** Testcases rendered together (as JSON's blocks of elements). */
 const BLOCK = 500;
 
@@ -58,8 +55,8 @@ interface Suite {
   left: number;
 }
 
-export function junitReport(report: Report, findings: Findings = () => report.findings): string {
-  return [...junitBlocks(report, findings)].join('');
+export function junitReport(report: Report): string {
+  return [...junitBlocks(report)].join('');
 }
 
 /**
