@@ -112,23 +112,55 @@ export class AwsReader {
     return (await this.resolve()).url.href;
   }
 
-  /** One call (an operation and its parameters), retried by rdpcloud's policy; the SDK's output or exception. */
-  call(operation: string, schema: unknown, input: Record<string, string | number | undefined>): Promise<any> {
-    return withRetry(this.o.ctx, `${this.o.service}.${operation}`, () => this.once(operation, schema, input), classifyAws);
+  /**
+   * One call (an operation and its parameters), retried by rdpcloud's policy; the SDK's output or exception.
+   * `peek`: told the NextToken an answer ends with as soon as its bytes are in, before they are read.
+   */
+  call(operation: string, schema: unknown, input: Record<string, string | number | undefined>, peek?: (token: string) => void): Promise<any> {
+    return withRetry(this.o.ctx, `${this.o.service}.${operation}`, () => this.once(operation, schema, input, peek), classifyAws);
   }
 
-  /** Every page of a listing, following NextToken, each as the SDK gives it; the next asked for before this one is mapped. */
+  /**
+   * Every page of a listing, following NextToken, each as the SDK gives it. The next page is asked for as soon
+   * as this one's token is seen at the end of its bytes (peekNextToken), so that reading a page (a thousand
+   * instances: ~40 ms) and waiting for the next overlap; a page whose token is not where EC2 and SSM put it
+   * is read first, then followed. The SDK's reading of the page decides: a token it does not confirm is not
+   * followed (that request is wasted, never used).
+   */
   async *pages(operation: string, schema: unknown, input: Record<string, string | number | undefined>): AsyncGenerator<any> {
-    let next: Promise<any> | undefined = this.call(operation, schema, input);
-    while (next) {
-      const page: any = await next;
+    // At most one page asked for early: the one after the page being waited for (head), as soon as head's
+    // answer shows its token. A slow reader of the pages holds two pages at most, as before one.
+    const seen = new Map<Promise<any>, string>();
+    let head: Promise<any> | undefined;
+    let early: { token: string; page: Promise<any> } | undefined;
+    const goAhead = (token: string, of: string | undefined) => {
+      if (!early && token !== of) early = { token, page: fetch(token) };
+    };
+    const fetch = (token?: string): Promise<any> => {
+      const p: Promise<any> = ahead(
+        this.call(operation, schema, token === undefined ? input : { ...input, NextToken: token }, (peeked) => {
+          seen.set(p, peeked);
+          if (p === head) goAhead(peeked, token);
+        }),
+      );
+      return p;
+    };
+    head = fetch();
+    while (head) {
+      const page: any = await head;
+      seen.delete(head);
       const token: string | undefined = page?.NextToken || undefined;
-      next = token ? ahead(this.call(operation, schema, { ...input, NextToken: token })) : undefined;
+      // A wrong guess (the page read says another token) is dropped: its answer is never used.
+      const next = !token ? undefined : early?.token === token ? early.page : fetch(token);
+      early = undefined;
+      head = next;
+      const peeked = head && seen.get(head);
+      if (peeked) goAhead(peeked, token);
       yield page;
     }
   }
 
-  private async once(operation: string, schema: unknown, input: Record<string, string | number | undefined>): Promise<any> {
+  private async once(operation: string, schema: unknown, input: Record<string, string | number | undefined>, peek?: (token: string) => void): Promise<any> {
     const { url, signer } = await this.resolve();
     const headers: Record<string, string> = { host: url.host };
     let body: string;
@@ -151,6 +183,10 @@ export class AwsReader {
     // Node's header names are lower case already; the protocol rewrites the object it is given, so a copy.
     const headerRecord = { ...answer.rawHeaders } as Record<string, string>;
     const response = { statusCode: answer.status, headers: headerRecord, body: answer.body };
+    if (peek && answer.status < 300) {
+      const token = peekNextToken(this.o.service, answer.body);
+      if (token) peek(token);
+    }
     try {
       this.serdeContext ??= { ...this.config, streamCollector: async (b: Uint8Array) => b };
       return await this.config.protocol.deserializeResponse(operationOf(schema), this.serdeContext, response);
@@ -166,4 +202,23 @@ export class AwsReader {
 /** Form encoding as the SDK's Query serializer writes values (RFC 3986: !'()* escaped too). */
 function queryEscape(v: string): string {
   return encodeURIComponent(v).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** How far from the end of an answer its token is looked for: EC2 and SSM write it last, after the items. */
+const TAIL = 2048;
+const EC2_TOKEN = /<nextToken>([^<&]+)<\/nextToken>\s*<\/[A-Za-z]+Response>\s*$/;
+const SSM_TOKEN = /[{,]\s*"NextToken"\s*:\s*"([^"\\]+)"\s*\}\s*$/;
+
+/**
+ * The NextToken an answer ends with, read from its last bytes without reading the rest: EC2's `<nextToken>` as
+ * the root's last element (as EC2 writes it, after the item set), SSM's "NextToken" as the object's last member.
+ * Undefined when it is not there or not plain (an entity, an escape): the page is then read before it is
+ * followed. A guess only: pages() follows it early, and uses that answer only if the page read says the same.
+ */
+export function peekNextToken(service: 'ec2' | 'ssm', body: Uint8Array): string | undefined {
+  const from = Math.max(0, body.byteLength - TAIL);
+  const tail = Buffer.from(body.buffer, body.byteOffset + from, body.byteLength - from).toString('latin1');
+  const m = (service === 'ec2' ? EC2_TOKEN : SSM_TOKEN).exec(tail);
+  // latin1 keeps any byte: a token with non-ASCII bytes is left to the page read.
+  return m && /^[\x21-\x7e]+$/.test(m[1]!) ? m[1] : undefined;
 }

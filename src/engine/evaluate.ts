@@ -7,6 +7,7 @@ import { AddressSet, ipv4Value, parseAddress, type Family } from './addresses.js
 import { PRIVATE, exposureSource, internetSource, resolveSource, type Source } from './sources.js';
 import { matchTarget, prepareRules, ruleDestinations, type PreparedRule } from './rules.js';
 import { judgeReturn } from './return-path.js';
+import { NumMemo } from './memo.js';
 
 interface Decision {
   layer: string;
@@ -210,16 +211,19 @@ class Engine {
   readonly paths: Record<string, Layer[]>;
   private readonly stages = new Map<RuleSet, StageRules>();
   private readonly layers = new Map<Layer, LayerInfo>();
-  private readonly layerByContent = new Map<string, LayerInfo>();
+  /** Layers by content (interned names, ports, stages): two paths' equal layers are one. */
+  private readonly layerByContent = new NumMemo<LayerInfo>();
+  private layerIds = 0;
   private readonly pathInfos = new Map<string, PathInfo | null>();
   private readonly setIds = new Map<AddressSet, number>();
   private readonly walkWith: Record<Family, Record<Kind, AddressSet>>;
   private readonly plans = new Map<Source, SourcePlan>();
   private readonly gatewaySources = new Map<string, Source>();
-  private readonly layerMemo = new Map<string, Shared>();
-  private readonly pathMemo = new Map<string, Shared>();
-  private readonly derivedMemo = new Map<string, Shared>();
-  readonly judged = new Map<string, Judged>();
+  private readonly layerMemo = new NumMemo<Shared>();
+  private readonly missingMemo = new Map<string, Shared>();
+  private readonly pathMemo = new NumMemo<Shared>();
+  private readonly derivedMemo = new NumMemo<Shared>();
+  readonly judged = new NumMemo<Judged>();
   readonly classes = new Map<number, ClassRecord[]>();
   private ids = 0;
   private readonly names = new Map<string, number>();
@@ -389,9 +393,10 @@ class Engine {
     // Providers build a layer per path (AWS: per subnet and set of groups); the same layer in two paths is
     // one layer for the memo, so its walk is shared.
     const o = layer.otherwise;
-    let content = `${layer.name}\u0000${o.action}\u0000${o.rule}\u0000${o.why}\u0000${layer.returnPorts ? `${layer.returnPorts.from}-${layer.returnPorts.to}` : ''}\u0000${layer.afterNat ? 1 : 0}`;
-    for (const st of layer.stages) content += `\u0000${st.ruleSet}\u0001${st.mode}`;
-    info = this.layerByContent.get(content);
+    const m = this.layerByContent.start().push(this.intern(layer.name)).push(this.intern(o.action)).push(this.intern(o.rule)).push(this.intern(o.why));
+    m.push(layer.returnPorts ? layer.returnPorts.from : -1).push(layer.returnPorts ? layer.returnPorts.to : -1).push(layer.afterNat ? 1 : 0);
+    for (const st of layer.stages) m.push(this.intern(st.ruleSet)).push(this.intern(st.mode));
+    info = m.get();
     if (!info) {
       const stages = layer.stages.map((stage) => {
         const rs = this.ruleSets.get(stage.ruleSet);
@@ -407,7 +412,7 @@ class Engine {
           }
         }
       }
-      this.layerByContent.set(content, (info = { id: this.layerByContent.size, layer, stages, destinations, texts: new Map() }));
+      info = m.set({ id: this.layerIds++, layer, stages, destinations, texts: new Map() });
     }
     this.layers.set(layer, info);
     return info;
@@ -427,27 +432,23 @@ class Engine {
     return pi;
   }
 
-  /** Which of the layer's destination ranges hold the address (their numbers; most hold none). */
-  destKey(info: LayerInfo, addr: Address | undefined): string {
-    let k = '';
-    if (addr) info.destinations.forEach((d, i) => d.has(addr.family, addr.value) && (k += `${i},`));
-    return k;
+  private share(o: Outcome, repeats?: boolean): Shared {
+    return { allowed: o.allowed, unknown: o.unknown, decisions: o.decisions, id: this.ids++, reasons: undefined, repeats };
   }
-
-  private share(o: Outcome): Shared {
-    return { ...o, id: this.ids++ };
-  }
+  /** pathOutcome's layer outcomes (reused: it is not reentrant). */
+  private readonly outcomes: Shared[] = [];
 
   /** The outcome of one layer for one NIC's identity and address, walked with `walk` (memoized). */
   layerOutcome(info: LayerInfo, id: Identity, addr: Address | undefined, walk: AddressSet, walkId: number): Shared {
-    let key = `${info.id}|${walkId}|`;
+    const m = this.layerMemo.start().push(info.id).push(walkId);
     if (!info.layer.returnPorts) {
-      for (const st of info.stages) key += st ? `${st.targeted(id).sig},` : '-,';
-      if (info.destinations.length) key += `|${this.destKey(info, addr)}`;
+      for (const st of info.stages) m.push(st ? st.targeted(id).sig : -1);
+      if (info.destinations.length) {
+        m.push(-2);
+        if (addr) for (let i = 0; i < info.destinations.length; i++) if (info.destinations[i]!.has(addr.family, addr.value)) m.push(i);
+      }
     }
-    let o = this.layerMemo.get(key);
-    if (!o) this.layerMemo.set(key, (o = this.share(walkLayer(this, info, id, walk, addr))));
-    return o;
+    return m.get() ?? m.set(this.share(walkLayer(this, info, id, walk, addr)));
   }
 
   /** Every layer of the path must allow; each layer is judged on the whole candidate so that each names its deciding rule. */
@@ -456,51 +457,51 @@ class Engine {
     const pathId = pathOf(nic, kind);
     const pi = this.pathInfo(pathId);
     if (!pi) {
-      const key = `missing|${pathId}|${nic.network}|${walkId}`;
-      let o = this.pathMemo.get(key);
+      const key = `${pathId}|${nic.network}|${walkId}`;
+      let o = this.missingMemo.get(key);
       if (!o) {
         const decisions = [this.decision({ layer: 'network', rule: pathId, action: 'unknown', why: `no rule layers known for ${nic.network}`, set: walk })];
-        this.pathMemo.set(key, (o = this.share({ allowed: AddressSet.EMPTY, unknown: walk, decisions })));
+        this.missingMemo.set(key, (o = this.share({ allowed: AddressSet.EMPTY, unknown: walk, decisions })));
       }
       return o;
     }
-    let key = `${walkId}|`;
-    const outcomes: Shared[] = [];
+    const outcomes = this.outcomes;
+    outcomes.length = 0;
     for (const info of pi.layers) {
       // Azure NSGs see the packet after the public address is translated: destinations are the private address.
       const seen = info.layer.afterNat ? natAddress(nic, addr) : addr;
-      const o = this.layerOutcome(info, id, seen, walk, walkId);
-      outcomes.push(o);
-      key += `${o.id},`;
+      outcomes.push(this.layerOutcome(info, id, seen, walk, walkId));
     }
-    let o = this.pathMemo.get(key);
-    if (!o) {
-      let allowed = walk;
-      let possible = walk;
-      const decisions: Decision[] = [];
-      for (const x of outcomes) {
-        allowed = allowed.intersect(x.allowed);
-        possible = possible.intersect(x.allowed.union(x.unknown));
-        for (const d of x.decisions) decisions.push(d);
-      }
-      const mids = new Set(decisions.map((d) => d.mid));
-      this.pathMemo.set(key, (o = { ...this.share({ allowed, unknown: possible.subtract(allowed), decisions }), repeats: mids.size < decisions.length }));
+    const m = this.pathMemo.start().push(walkId);
+    for (const x of outcomes) m.push(x.id);
+    const known = m.get();
+    if (known) return known;
+    let allowed = walk;
+    let possible = walk;
+    const decisions: Decision[] = [];
+    for (const x of outcomes) {
+      allowed = allowed.intersect(x.allowed);
+      possible = possible.intersect(x.allowed.union(x.unknown));
+      for (const d of x.decisions) decisions.push(d);
     }
-    return o;
+    let repeats = false;
+    if (decisions.length > 16) repeats = new Set(decisions.map((d) => d.mid)).size < decisions.length;
+    else for (let i = 1; i < decisions.length && !repeats; i++) for (let j = 0; j < i; j++) if (decisions[j]!.mid === decisions[i]!.mid) repeats = true;
+    return m.set(this.share({ allowed, unknown: possible.subtract(allowed), decisions }, repeats));
   }
 
   /** A walk's outcome restricted to the source's own addresses. */
   restrict(o: Shared, part: SourcePart): Shared {
     if (part.cand === part.walk) return o;
-    const key = `${o.id}|${part.candId}`;
-    let r = this.derivedMemo.get(key);
+    const m = this.derivedMemo.start().push(o.id).push(part.candId);
+    let r = m.get();
     if (!r) {
       const decisions: Decision[] = [];
       for (const d of o.decisions) {
         const x = this.restrictDecision(d, part);
         if (x) decisions.push(x);
       }
-      this.derivedMemo.set(key, (r = { ...this.share({ allowed: o.allowed.intersect(part.cand), unknown: o.unknown.intersect(part.cand), decisions }), repeats: o.repeats }));
+      r = m.set(this.share({ allowed: o.allowed.intersect(part.cand), unknown: o.unknown.intersect(part.cand), decisions }, o.repeats));
     }
     return r;
   }
@@ -774,37 +775,44 @@ class ClassRecord {
   }
 }
 
+/** In judge's key: a part with no address of its kind, and the part markers (TARGET_END - 0..3). */
+const NONE = -1;
+const TARGET_END = -2;
+
 function judge(eng: Engine, cls: ClassRecord, plan: SourcePlan): Judged {
   const { instance, ids } = cls;
   const source = plan.source;
   // First the (memoized) outcome of every family x kind of address x NIC the source reaches: they key the
   // judged result, which classes whose walks come out the same share.
   const parts: Part[] = [];
-  let key = `${plan.id}`;
+  // The key: the plan, then per part its target's number and the outcome ids (NONE: no such address).
+  const key: number[] = [plan.id];
   for (const f of FAMILIES) {
-    const usable = KINDS.filter((k) => !plan.parts[f][k].cand.isEmpty && instance.nics.some((n) => addressesOf(n, k, f)));
-    if (usable.length === 0) continue; // this family has no address the source could use: not counted
+    const usable = (k: Kind) => !plan.parts[f][k].cand.isEmpty && instance.nics.some((n) => addressesOf(n, k, f));
+    if (!usable('external') && !usable('internal')) continue; // this family has no address the source could use: not counted
     for (const kind of KINDS) {
       const sp = plan.parts[f][kind];
       if (sp.cand.isEmpty) continue;
       const target = TARGETS[f][kind];
-      if (!usable.includes(kind)) {
+      key.push(TARGET_END - (f === 4 ? 0 : 2) - (kind === 'external' ? 0 : 1));
+      if (!usable(kind)) {
         parts.push({ target, cand: sp.cand, none: sp.none });
-        key += `|${target}:none`;
+        key.push(NONE);
         continue;
       }
       const outcomes: Shared[] = [];
-      key += `|${target}:`;
       for (let n = 0; n < ids.length; n++) {
         if (!addressesOf(ids[n].nic, kind, f)) continue;
         const o = eng.restrict(cls.outcome(eng, f, kind, n, sp), sp);
         outcomes.push(o);
-        key += `${o.id},`;
+        key.push(o.id);
       }
       parts.push({ target, cand: sp.cand, outcomes });
     }
   }
-  let j = eng.judged.get(key);
+  const m = eng.judged.start();
+  for (const x of key) m.push(x);
+  let j = m.get();
   if (j) return j;
 
   let relevant = AddressSet.EMPTY;
@@ -833,8 +841,7 @@ function judge(eng: Engine, cls: ClassRecord, plan: SourcePlan): Judged {
     else verdict = 'partial';
     j = { verdict, allowedRanges: eng.cidrsWithin(allowed, relevant, Infinity), allowed, reasons: toReasons(eng, parts) };
   }
-  eng.judged.set(key, j);
-  return j;
+  return m.set(j);
 }
 
 /** What the internet can do to one instance, for the exposure checks. */

@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DescribeSecurityGroupsCommand, EC2Client, DescribeSecurityGroups$, GetManagedPrefixListEntriesCommand, GetManagedPrefixListEntries$ } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, DescribeInstanceInformation$, SSMClient } from '@aws-sdk/client-ssm';
-import { AwsReader } from '../../providers/aws/reader.js';
+import { AwsReader, peekNextToken } from '../../providers/aws/reader.js';
 import { describeAwsError } from '../../providers/aws/client.js';
 import { useFastXml } from '../../providers/aws/fast-xml.js';
 import { newStats, type ProviderContext } from '../../providers/types.js';
@@ -145,6 +145,40 @@ describe('requests: what the SDK sends, validly signed', () => {
     expect(seen.map((s) => form(s.body).NextToken)).toEqual([undefined, 't2', 't3']);
     expect(c.stats.requests).toEqual({ 'ec2.DescribeSecurityGroups': 3 });
     expect(c.stats.retries).toBe(0);
+  });
+
+  it('the next page is asked for as soon as a page\'s bytes show its token, and never more than one page ahead', async () => {
+    const page = (n: number, next?: string) =>
+      `<DescribeSecurityGroupsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r</requestId><securityGroupInfo><item><groupId>sg-${n}</groupId></item></securityGroupInfo>${next ? `<nextToken>${next}</nextToken>` : ''}</DescribeSecurityGroupsResponse>`;
+    answers = [1, 2, 3, 4, 5].map((n) => ({ status: 200, body: page(n, n < 5 ? `t${n + 1}` : undefined) }));
+    const c = ctx();
+    const pages = ec2Reader(c).pages('DescribeSecurityGroups', DescribeSecurityGroups$, { MaxResults: 1000 });
+    const first = await pages.next();
+    expect(first.value.SecurityGroups[0].GroupId).toBe('sg-1');
+    // Held at page 1: page 2 was asked for early (page 1's token), page 3 once page 2 (the next to be read) was in.
+    for (let waited = 0; seen.length < 3 && waited < 2000; waited += 10) await new Promise((ok) => setTimeout(ok, 10));
+    await new Promise((ok) => setTimeout(ok, 100));
+    expect(seen.length).toBe(3);
+    const ids = ['sg-1'];
+    for await (const p of pages) for (const g of p.SecurityGroups) ids.push(g.GroupId);
+    expect(ids).toEqual(['sg-1', 'sg-2', 'sg-3', 'sg-4', 'sg-5']);
+    expect(seen.map((s) => form(s.body).NextToken)).toEqual([undefined, 't2', 't3', 't4', 't5']);
+    expect(c.stats.requests).toEqual({ 'ec2.DescribeSecurityGroups': 5 });
+  });
+
+  it.each([
+    ['ec2', '<R><set/><nextToken>eyJ2IjoxfQ</nextToken></DescribeInstancesResponse>', 'eyJ2IjoxfQ'],
+    ['ec2', '<R><set/><nextToken>abc+/=</nextToken></DescribeSecurityGroupsResponse>\n', 'abc+/='],
+    ['ec2', '<R><set/></DescribeInstancesResponse>', undefined], // the last page
+    ['ec2', '<R><nextToken>abc</nextToken><set/></DescribeInstancesResponse>', undefined], // not last: read first
+    ['ec2', '<R><set><item><nextToken>x</nextToken></item></set></DescribeInstancesResponse>', undefined], // not the root's
+    ['ec2', '<R><set/><nextToken>a&amp;b</nextToken></DescribeInstancesResponse>', undefined], // an entity: read first
+    ['ssm', '{"InstanceInformationList":[],"NextToken":"AAEAAf=="}', 'AAEAAf=='],
+    ['ssm', '{"NextToken":"AAE","InstanceInformationList":[]}', undefined], // not the last member
+    ['ssm', '{"InstanceInformationList":[{"x":{"NextToken":"no"}}]}', undefined],
+    ['ssm', '{"InstanceInformationList":[],"NextToken":"a\\u0041"}', undefined], // an escape: read first
+  ] as const)('peekNextToken(%s, %j) = %j', (service, text, want) => {
+    expect(peekNextToken(service, Buffer.from(text))).toBe(want);
   });
 
   it('a gzip-compressed answer is inflated', async () => {
