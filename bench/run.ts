@@ -35,8 +35,8 @@ for (const [name, load] of Object.entries(SECTIONS)) {
   for (const r of s.rows) {
     const verdict = r.ok === undefined ? '' : r.ok ? 'ok' : 'MISSED';
     if (r.ok === false) failed++;
-    const target = r.target !== undefined ? `<= ${fmt(r.target, r.unit === 's' ? 2 : 0)} ${r.unit}${r.targetNote ? ` (${r.targetNote})` : ''}` : '';
-    console.log(`  ${r.name.padEnd(w)}  ${`${fmt(r.measured, r.unit === 's' ? 2 : 0)} ${r.unit}`.padStart(14)}  ${target.padEnd(44)} ${verdict}${r.detail ? `  ${r.detail}` : ''}`);
+    const target = r.target !== undefined ? `<= ${fmt(r.target, (r.unit === 's' || r.unit === 'ms' ? 2 : 0))} ${r.unit}${r.targetNote ? ` (${r.targetNote})` : ''}` : '';
+    console.log(`  ${r.name.padEnd(w)}  ${`${fmt(r.measured, (r.unit === 's' || r.unit === 'ms' ? 2 : 0))} ${r.unit}`.padStart(14)}  ${target.padEnd(44)} ${verdict}${r.detail ? `  ${r.detail}` : ''}`);
   }
   console.log('');
 }

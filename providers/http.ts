@@ -3,10 +3,16 @@
 // requests, and what each one costs in CPU decides its wall time once the scopes run in parallel: measured here
 // (bench, 2 cores), Node's fetch (undici, web streams) took ~0.65 ms of CPU per request and node:http ~0.1 ms.
 // Answers are asked for compressed (gzip, br, deflate) and inflated by zlib; the body comes back as text.
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable } from 'node:stream';
+
+// node:http and node:https by require: an ESM import of node:http copies its exports into the module namespace,
+// which reads its lazy getters and so loads undici (Node's fetch) for nothing: ~10 ms of every run's start.
+const load = createRequire(import.meta.url);
+const { Agent: HttpAgent, request: httpRequest } = load('node:http') as typeof import('node:http');
+const { Agent: HttpsAgent, request: httpsRequest } = load('node:https') as typeof import('node:https');
 
 /**
  * Connections are kept and reused per host; as many sockets as requests in flight (the callers limit those).
