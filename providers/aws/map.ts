@@ -317,17 +317,15 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
     sgStages.set(groupId, id);
     return id;
   };
-  // Layers are shared between the paths that have them: the ACL layers of a subnet, its route layer per kind,
-  // and the security-group layer of a list of groups (in the ENI's order) are the same objects on every path
-  // they belong to. Nothing changes a layer once made.
-  const routeLayers = new Map<string, Layer>();
-  const aclLayers = new Map<string, [Layer, Layer]>();
+  const routeLayers = new Map<string, Map<string, { external?: Layer; internal?: Layer }>>();
+  const aclLayers = new Map<string, Map<string, [Layer, Layer]>>();
   const sgLayers = new Map<string, Layer>();
-  const pathFor = (subnet: string, vpc: string, groups: string[], groupKey: string, kind: 'external' | 'internal'): string => {
-    const id = pathId(account, region, subnet, groupKey, kind);
-    if (paths[id]) return id;
-    const sk = `${subnet}\u0000${vpc}`;
-    let acl = aclLayers.get(sk);
+  /** The layers of an ENI's paths (subnet -> VPC -> layers: no key is put together per ENI). */
+  const layersOf = (e: MappedInstance['enis'][number]) => {
+    const { subnet, vpc, groups } = e;
+    let byVpc = aclLayers.get(subnet);
+    if (!byVpc) aclLayers.set(subnet, (byVpc = new Map()));
+    let acl = byVpc.get(vpc);
     if (!acl) {
       const stages = aclStages(subnet, vpc);
       acl = [
@@ -339,15 +337,17 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
           returnPorts: RETURN_PORTS,
         },
       ];
-      aclLayers.set(sk, acl);
+      byVpc.set(vpc, acl);
     }
-    const rk = `${sk}\u0000${kind}`;
-    let route = routeLayers.get(rk);
-    if (!route) {
-      route = { name: 'route', stages: [{ ruleSet: routeStage(subnet, vpc, kind), mode: 'first-match' }], otherwise: { action: 'deny', rule: 'no route', why: 'the route table has no route back to these addresses' } };
-      routeLayers.set(rk, route);
-    }
-    const ordered = groups.join('+');
+    let routesByVpc = routeLayers.get(subnet);
+    if (!routesByVpc) routeLayers.set(subnet, (routesByVpc = new Map()));
+    let routes = routesByVpc.get(vpc);
+    if (!routes) routesByVpc.set(vpc, (routes = {}));
+    const route = (kind: 'external' | 'internal'): Layer =>
+      (routes[kind] ??= { name: 'route', stages: [{ ruleSet: routeStage(subnet, vpc, kind), mode: 'first-match' }], otherwise: { action: 'deny', rule: 'no route', why: 'the route table has no route back to these addresses' } });
+    // The external route first, then the groups: the rule sets are listed in the order they are first met.
+    const externalRoute = route('external');
+    const ordered = groups.length === 1 ? groups[0]! : groups.join('+');
     let sg = sgLayers.get(ordered);
     if (!sg) {
       sg = {
@@ -357,8 +357,20 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
       };
       sgLayers.set(ordered, sg);
     }
-    paths[id] = [route, acl[0], acl[1], sg];
-    return id;
+    return { acl, sg, externalRoute, route };
+  };
+  // Layers are shared between the paths that have them: the ACL layers of a subnet, its route layer per kind,
+  // and the security-group layer of a list of groups (in the ENI's order) are the same objects on every path
+  // they belong to. Nothing changes a layer once made. A path is keyed by the NIC's own path id (the same
+  // string object the engine looks it up with later).
+  const pathsFor = (e: MappedInstance['enis'][number], nic: Nic | undefined) => {
+    const external = nic?.path ?? pathId(account, region, e.subnet, e.groupKey, 'external');
+    const internal = nic?.internalPath ?? pathId(account, region, e.subnet, e.groupKey, 'internal');
+    const haveExternal = paths[external] !== undefined;
+    if (haveExternal && paths[internal] !== undefined) return;
+    const { acl, sg, externalRoute, route } = layersOf(e);
+    if (!haveExternal) paths[external] = [externalRoute, acl[0], acl[1], sg];
+    if (paths[internal] === undefined) paths[internal] = [route('internal'), acl[0], acl[1], sg];
   };
 
   const instances: Instance[] = [];
@@ -368,10 +380,9 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
     if (m) mapped.push(m);
   }
   for (const { instance: inst, enis } of mapped) {
-    for (const e of enis) {
-      pathFor(e.subnet, e.vpc, e.groups, e.groupKey, 'external');
-      pathFor(e.subnet, e.vpc, e.groups, e.groupKey, 'internal');
-    }
+    // mapInstance makes one NIC per ENI part, in the same order.
+    const aligned = inst.nics.length === enis.length;
+    enis.forEach((e, k) => pathsFor(e, aligned ? inst.nics[k] : undefined));
     const agent = ssmOnline.get(inst.id);
     if (agent) inst.gateways = [{ kind: 'ssm', name: `Session Manager (SSM agent ${agent.AgentVersion ?? ''} online)`.replace('  ', ' ') } satisfies Gateway];
     instances.push(inst);
