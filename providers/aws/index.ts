@@ -16,7 +16,7 @@ import { DEFAULT_REGION, assumedRole, awsAuthError, baseCredentials, callerAccou
 import { AwsReader } from './reader.js';
 import { useFastXml } from './fast-xml.js';
 import { ec2Sdk, organizationsSdk, ssmSdk } from './sdk.js';
-import { EC2_READS, mapInstance, mapRegion, type MappedInstance } from './map.js';
+import { EC2_READS, earlyGroup, mapInstance, mapRegion, prefixListsNamed, type MappedInstance } from './map.js';
 
 export interface AwsOptions {
   /** --region (repeatable); empty: every region enabled for the account (DescribeRegions). */
@@ -159,7 +159,7 @@ export class AwsProvider implements CloudProvider {
     const [instances, sgs, rts, acls, ssm] = await Promise.all([
       // Each page of instances is mapped as it arrives: the SDK's objects for all of them are never held at once.
       settle(all(ec2.pages('DescribeInstances', sdk.DescribeInstances$, { MaxResults: PAGE.instances }), (p) => ((p.Reservations ?? []) as Reservation[]).flatMap((r) => (r.Instances ?? []) as Ec2Instance[]).map((i) => mapInstance(i, account, region)).filter((m): m is MappedInstance => !!m))),
-      settle(all(ec2.pages('DescribeSecurityGroups', sdk.DescribeSecurityGroups$, { MaxResults: PAGE.securityGroups }), (p) => p.SecurityGroups as SecurityGroup[])),
+      settle(all(ec2.pages('DescribeSecurityGroups', sdk.DescribeSecurityGroups$, { MaxResults: PAGE.securityGroups }), (p) => ((p.SecurityGroups ?? []) as SecurityGroup[]).map((g) => earlyGroup(g, account)))),
       settle(all(ec2.pages('DescribeRouteTables', sdk.DescribeRouteTables$, { MaxResults: PAGE.routeTables }), (p) => p.RouteTables as RouteTable[])),
       settle(all(ec2.pages('DescribeNetworkAcls', sdk.DescribeNetworkAcls$, { MaxResults: PAGE.networkAcls }), (p) => p.NetworkAcls as NetworkAcl[])),
       settle(this.ssm(account, region)),
@@ -176,8 +176,7 @@ export class AwsProvider implements CloudProvider {
     const securityGroups = sgs.ok ? sgs.v : [];
     const routeTables = rts.ok ? rts.v : [];
     // Prefix lists named by the rules and the routes, each read once.
-    const ids = new Set<string>();
-    for (const g of securityGroups) for (const p of g.IpPermissions ?? []) for (const l of p.PrefixListIds ?? []) if (l.PrefixListId) ids.add(l.PrefixListId);
+    const ids = new Set<string>(prefixListsNamed(securityGroups));
     for (const t of routeTables) for (const r of t.Routes ?? []) if (r.DestinationPrefixListId) ids.add(r.DestinationPrefixListId);
     const prefixLists = new Map<string, string[]>();
     await Promise.all(

@@ -57,7 +57,12 @@ export interface AwsRegionData {
   /** The DescribeInstances listing; or (as well) `mapped`: its instances already through mapInstance. */
   instances: Ec2Instance[];
   mapped?: MappedInstance[];
-  securityGroups: SecurityGroup[];
+  /**
+   * The DescribeSecurityGroups listing, in its order: each group as the SDK gave it, or already its rule set
+   * (earlyGroup: a group that names no prefix list needs nothing else, so a page of them is mapped as it arrives
+   * and the SDK's objects are not kept until every listing is in).
+   */
+  securityGroups: (SecurityGroup | MappedGroup)[];
   routeTables: RouteTable[];
   networkAcls: NetworkAcl[];
   /** Managed prefix list id -> its CIDRs (GetManagedPrefixListEntries); a missing id cannot be expanded. */
@@ -66,6 +71,30 @@ export interface AwsRegionData {
   ssm?: InstanceInformation[];
   /** Why a listing could not be read, by what it is ("route tables"): its layer becomes unknown. */
   unreadable?: Partial<Record<'securityGroups' | 'routeTables' | 'networkAcls', string>>;
+}
+
+/** A security group of the listing already mapped to its rule set. */
+export interface MappedGroup {
+  GroupId: string;
+  ruleSet: RuleSet;
+}
+
+const NO_PREFIX_LISTS = new Map<string, string[]>();
+
+/** The group's rule set now when it names no prefix list (nothing to wait for), else the group as it is. */
+export function earlyGroup(sg: SecurityGroup, account: string): SecurityGroup | MappedGroup {
+  if (!sg.GroupId) return sg;
+  for (const p of sg.IpPermissions ?? []) if (p.PrefixListIds?.length) return sg;
+  return { GroupId: sg.GroupId, ruleSet: securityGroupRuleSet(sg, NO_PREFIX_LISTS, account) };
+}
+
+const isMapped = (g: SecurityGroup | MappedGroup): g is MappedGroup => 'ruleSet' in g;
+
+/** The prefix lists the groups' rules name (the mapped ones name none). */
+export function prefixListsNamed(groups: readonly (SecurityGroup | MappedGroup)[]): string[] {
+  const ids = new Set<string>();
+  for (const g of groups) if (!isMapped(g)) for (const p of g.IpPermissions ?? []) for (const l of p.PrefixListIds ?? []) if (l.PrefixListId) ids.add(l.PrefixListId);
+  return [...ids];
 }
 
 export interface MappedRegion {
@@ -313,7 +342,7 @@ export function mapRegion(d: AwsRegionData): MappedRegion {
     if (id !== undefined) return id;
     const sg = sgs.get(groupId);
     if (!sg) id = put(unreadableSet(`aws/${account}/${groupId}`, account, `security group ${groupId}`, 'aws-security-group', `security group ${groupId} is not in the listing`)).id;
-    else id = put(securityGroupRuleSet(sg, d.prefixLists, account)).id;
+    else id = put(isMapped(sg) ? sg.ruleSet : securityGroupRuleSet(sg, d.prefixLists, account)).id;
     sgStages.set(groupId, id);
     return id;
   };

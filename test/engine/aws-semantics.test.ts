@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate } from '../../src/engine/evaluate.js';
 import { resolveSource } from '../../src/engine/sources.js';
 import { INVENTORY_SCHEMA_VERSION, type Inventory } from '../../src/model/inventory.js';
-import { mapRegion } from '../../providers/aws/map.js';
+import { earlyGroup, mapRegion } from '../../providers/aws/map.js';
 
 const VPC = 'vpc-0a1';
 const SUBNET = 'subnet-0pub';
@@ -140,12 +140,14 @@ const cases: Case[] = [
   { name: 'Session Manager online and nothing open: gateway-only (ssm) [ifc]', sgs: [sg('sg-none', [])], instance: ec2({ groups: ['sg-none'], publicIp: null }), ssmOnline: true, expect: 'blocked', access: 'gateway-only' },
 ];
 
-function inventoryOf(c: Case): Inventory {
+/** `early`: the groups go in as the audit's listing hands them over (those naming no prefix list already mapped). */
+function inventoryOf(c: Case, early = false): Inventory {
+  const sgs = c.sgs ?? [rdpWorld];
   const m = mapRegion({
     account: '111122223333',
     region: 'eu-west-1',
     instances: [c.instance ?? ec2()],
-    securityGroups: c.sgs ?? [rdpWorld],
+    securityGroups: early ? sgs.map((g) => earlyGroup(g, '111122223333')) : sgs,
     routeTables: c.routeTables ?? [publicRt],
     networkAcls: [c.acl ?? acl()],
     prefixLists: new Map(Object.entries(c.prefixLists ?? {})),
@@ -164,6 +166,10 @@ describe('AWS path semantics (route, network ACL both ways, security groups)', (
     if (c.expect === 'blocked') expect(r.allowedRanges).toEqual([]);
     if (c.access) expect(instances[0].access).toBe(c.access);
     if (c.ssmOnline) expect(instances[0].gateway).toBe('ssm');
+  });
+
+  it.each(cases)('groups mapped as their page arrives give the same inventory: $name', (c) => {
+    expect(inventoryOf(c, true)).toEqual(inventoryOf(c));
   });
 
   it('names the instance by its Name tag, locates it by AZ, reads the OS from the platform', () => {
