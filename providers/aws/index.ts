@@ -93,21 +93,22 @@ export class AwsProvider implements CloudProvider {
   }
 
   /**
-   * An SDK client per region and service, for its settings only (endpoint rules, protocol, hash): the audit's
-   * readers sign and send themselves (reader.ts). Made once per region, whatever the number of accounts.
+   * An SDK client per service, for its settings only (endpoint rules, protocol, hash): the audit's readers sign
+   * and send themselves (reader.ts) and ask the endpoint rules with their own region, so one client serves
+   * every region (a client per region and service held ~30 MiB more at an organisation's 17 regions: 1k
+   * organisation, AWS alone, 228-232 -> 198-207 MiB). Made for the home region, once per run.
    */
   private readonly templates = new Map<string, { config: unknown }>();
-  private template(service: 'ec2' | 'ssm', region: string): { config: unknown } {
-    const key = `${service} ${region}`;
-    let c = this.templates.get(key);
+  private template(service: 'ec2' | 'ssm'): { config: unknown } {
+    let c = this.templates.get(service);
     if (!c) {
       if (service === 'ec2') {
-        const ec2 = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', region));
+        const ec2 = new (ec2Sdk().EC2Client)(clientConfig(this.base, 'EC2', this.homeRegion));
         useFastXml(ec2, EC2_READS);
         this.base.shared?.learn(ec2);
         c = ec2;
-      } else c = new (ssmSdk().SSMClient)(clientConfig(this.base, 'SSM', region));
-      this.templates.set(key, c);
+      } else c = new (ssmSdk().SSMClient)(clientConfig(this.base, 'SSM', this.homeRegion));
+      this.templates.set(service, c);
     }
     return c;
   }
@@ -115,7 +116,7 @@ export class AwsProvider implements CloudProvider {
   /** A reader of one service in one region with the account's credentials. */
   private reader(service: 'ec2' | 'ssm', account: string, region: string): AwsReader {
     const credentials = this.credentialsFor(account) ?? defaultCredentials(this.base);
-    return new AwsReader({ service, region, client: this.template(service, region), credentials, ctx: this.ctx });
+    return new AwsReader({ service, region, client: this.template(service), credentials, ctx: this.ctx });
   }
 
   private async regionsOf(account: string): Promise<string[]> {
