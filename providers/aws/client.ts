@@ -168,9 +168,8 @@ export function endpointFor(env: NodeJS.ProcessEnv, service: 'EC2' | 'STS' | 'SS
 export function assumedRole(roleArn: string, base: ClientBase, ctx: ProviderContext): AwsCredentialIdentityProvider {
   let cached: AwsCredentialIdentity | undefined;
   let pending: Promise<AwsCredentialIdentity> | undefined;
-  const { STSClient, AssumeRoleCommand } = stsSdk();
-  const sts = new STSClient(clientConfig(base, 'STS'));
-  countRequests(sts, 'sts', ctx);
+  const { AssumeRoleCommand } = stsSdk();
+  const sts = stsClient(base, ctx);
   return async () => {
     if (cached && (!cached.expiration || cached.expiration.getTime() - Date.now() > 300_000)) return cached;
     pending ??= sts
@@ -186,10 +185,21 @@ export function assumedRole(roleArn: string, base: ClientBase, ctx: ProviderCont
   };
 }
 
+/** One STS client per run's settings: every account's role is assumed through it (30 accounts: one client, not 30). */
+const stsClients = new WeakMap<ClientBase, InstanceType<ReturnType<typeof stsSdk>['STSClient']>>();
+function stsClient(base: ClientBase, ctx: ProviderContext) {
+  let sts = stsClients.get(base);
+  if (!sts) {
+    sts = new (stsSdk().STSClient)(clientConfig(base, 'STS'));
+    countRequests(sts, 'sts', ctx);
+    stsClients.set(base, sts);
+  }
+  return sts;
+}
+
 export async function callerAccount(base: ClientBase, ctx: ProviderContext): Promise<string> {
-  const { STSClient, GetCallerIdentityCommand } = stsSdk();
-  const sts = new STSClient(clientConfig(base, 'STS'));
-  countRequests(sts, 'sts', ctx);
+  const { GetCallerIdentityCommand } = stsSdk();
+  const sts = stsClient(base, ctx);
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));
     return out.Account ?? 'unknown';
