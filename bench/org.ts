@@ -888,6 +888,19 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       ...(size >= 100_000 ? { target: 512, ok: !wrong && best.peakRssMiB <= 512 } : {}),
       detail: `the rdpcloud process alone; after each phase: ${phaseText || 'no timings'}`,
     });
+    // The default format as well: a CI job keeps the JSON report and shows the table in its log. The table
+    // keeps a row per result, not the results (src/reporters/table.ts TableRows).
+    const withTable = size >= 100_000 ? await auditOnce(org, { latencyMs, faultRate: 0 }, { extraArgs: ['--format', 'table'] }) : undefined;
+    if (withTable) {
+      rows.push({
+        name: `${label}: peak RSS, table too`,
+        measured: withTable.peakRssMiB,
+        unit: 'MiB',
+        target: 512,
+        ok: !withTable.wrong && withTable.digest === best.digest && withTable.peakRssMiB <= 512,
+        detail: `the same audit with the table on stdout beside the JSON report (the default format, as a CI log shows it): wall ${fmt(withTable.wallS, 2)} s, report phase ${fmt(withTable.phases.report?.s ?? Number.NaN, 2)} s; results ${withTable.digest === best.digest ? 'identical' : 'DIFFER'}${withTable.wrong ? `; WRONG: ${withTable.wrong}` : ''}`,
+      });
+    }
     rows.push({ name: `${label}: engine (evaluate)`, measured: engine ?? Number.NaN, unit: 's', detail: engine === undefined ? 'no timing line' : `the audit's own evaluate() (RDPCLOUD_TIMINGS); policies ${fmt(best.phases.policies?.s ?? Number.NaN, 2)} s, report ${fmt(best.phases.report?.s ?? Number.NaN, 2)} s` });
     const lost = throttled.reduce((n, t) => n + (t.scopesTotal - t.scopesOk), 0);
     const differs = throttled.filter((t) => t.digest !== best.digest).length;
@@ -918,6 +931,7 @@ export async function run(o: { quick: boolean; args: string[] }): Promise<Sectio
       faultFree: clean.map((c) => ({ wallS: c.wallS, peakRssMiB: c.peakRssMiB, code: c.code, wrong: c.wrong })),
       engineS: engine,
       phases: best.phases,
+      ...(withTable ? { withTable: { wallS: withTable.wallS, peakRssMiB: withTable.peakRssMiB, phases: withTable.phases, code: withTable.code, wrong: withTable.wrong } } : {}),
       throttled: throttled.map((t) => ({ wallS: t.wallS, peakRssMiB: t.peakRssMiB, code: t.code, wrong: t.wrong, requests: t.requests, retries: t.retries, injected: t.injected, scopesOk: t.scopesOk })),
     };
   }

@@ -241,7 +241,7 @@ export async function runAudit(flags: AuditOpts, io: Io): Promise<number> {
     for (const out of outputs) await mkdir(dirname(at(out.file)), { recursive: true });
     // In blocks, so that a large JSON report is never one string in memory.
     const blocks = function* (format: Format, color: boolean) {
-      for (const b of renderBlocks(report, format, { color, sarifLocation }, spooled)) {
+      for (const b of renderBlocks(report, format, { color, sarifLocation, kept: judging.kept }, spooled)) {
         yield b;
         budget.check();
       }

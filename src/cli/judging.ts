@@ -19,6 +19,7 @@ import { applySuppressions, type Suppression } from '../policies/suppressions.js
 import type { Policy, RunContext } from '../policies/types.js';
 import { READS, type Format } from '../reporters/index.js';
 import { elementsText, type Piece } from '../reporters/json.js';
+import { addTableRows, emptyTableRows, type TableRows } from '../reporters/table.js';
 import { TextSpool, type Span } from './spool.js';
 
 /** A finding that fails the run: a failure at or above --fail-on, not suppressed, and new when there is a baseline (the known backlog is tracked, not re-failed). */
@@ -54,24 +55,39 @@ export interface Routes {
   instances: Route;
   results: Route;
   findings: Route;
+  /** The table's rows of the results are made as each scope is judged (READS `rows`), not the results kept. */
+  tableRows: boolean;
   /** Findings kept in memory: only those that failed or could not decide (the only ones the formats read). */
   failingOnly: boolean;
+  /**
+   * The findings go to the spool (JSON and the streaming formats read them all there) and the shown ones are kept
+   * in memory as well, for the formats that show only those: at 100,000 instances most findings pass.
+   */
+  shownKept: boolean;
 }
 
-/** The routes for a run's output formats (src/reporters/index.ts READS says what each format reads). */
-export function routesFor(formats: readonly Format[]): Routes {
+/**
+ * The routes for a run's output formats (src/reporters/index.ts READS says what each format reads). `rows`
+ * false: a format that reads the table's rows or a count keeps the whole arrays instead (`rdpcloud merge`, which
+ * joins the parts' results before it can make rows of them).
+ */
+export function routesFor(formats: readonly Format[], o: { rows?: boolean } = {}): Routes {
+  const rows = o.rows ?? true;
   const others = formats.filter((f) => f !== 'json').map((f) => READS[f]);
   const json = formats.includes('json');
   const route = (kept: boolean): Route => (kept ? 'memory' : json ? 'spool' : 'drop');
-  const findings = others.some((r) => r.findings === 'all') ? 'all' : others.some((r) => r.findings === 'failing') ? 'failing' : 'none';
-  // Formats that read the findings as a stream read them from the spool as well (renderBlocks).
-  const streamed = others.every((r) => r.findings === 'none' || r.findingsStreamed);
+  // Findings are read from memory (the formats that show failures only, most of them) or as a stream of the
+  // spooled JSON text (JSON itself, JUnit and CSV). Both: the spool has them all, memory the shown ones.
+  const fromMemory = others.filter((r) => r.findings !== 'none' && !r.findingsStreamed);
+  const streamed = json || others.some((r) => r.findings !== 'none' && r.findingsStreamed);
+  const allInMemory = fromMemory.some((r) => r.findings === 'all');
   return {
-    instances: route(others.some((r) => r.instances)),
-    results: route(others.some((r) => r.results)),
-    findings: findings !== 'none' && streamed ? 'spool' : route(findings !== 'none'),
-    // With JSON as well the findings in memory are all there is of them: JSON shows every one.
-    failingOnly: findings === 'failing' && !json,
+    instances: route(others.some((r) => r.instances === true || (!rows && r.instances))),
+    results: route(others.some((r) => r.results === true || (!rows && r.results))),
+    tableRows: rows && others.some((r) => r.results === 'rows'),
+    findings: allInMemory ? 'memory' : streamed ? 'spool' : fromMemory.length ? 'memory' : 'drop',
+    failingOnly: !allInMemory && !streamed && fromMemory.length > 0,
+    shownKept: !allInMemory && streamed && fromMemory.length > 0,
   };
 }
 
@@ -85,7 +101,7 @@ export function byRoute(
 ): { kept: Pick<Report, ReportArray>; spooled: Partial<Record<ReportArray, () => Iterable<Piece>>> } {
   const spooled: Partial<Record<ReportArray, () => Iterable<Piece>>> = {};
   for (const a of ['instances', 'results', 'findings'] as const) if (routes[a] === 'spool') spooled[a] = () => arrays[a].pieces();
-  const kept = <K extends ReportArray>(a: K): Report[K] => (routes[a] === 'memory' ? arrays[a].kept() : []);
+  const kept = <K extends ReportArray>(a: K): Report[K] => (routes[a] === 'memory' || (a === 'findings' && routes.shownKept) ? arrays[a].kept() : []);
   return { kept: { instances: kept('instances'), results: kept('results'), findings: kept('findings') }, spooled };
 }
 
@@ -183,6 +199,8 @@ export const shown = (f: Finding) => f.status === 'fail' || f.status === 'error'
 
 export class Judging {
   private readonly store: Store;
+  /** The shown findings, when the store spools them all (Routes.shownKept). */
+  private readonly shown = new MemoryStore();
   private readonly policyIndex: Map<string, number>;
   /** Rule-set findings, with where they were made (joined at the end, in the order first made). */
   private readonly ruleSetFindings: { ordinal: number; seq: number; f: Finding }[] = [];
@@ -195,11 +213,14 @@ export class Judging {
   incomplete = false;
   /** A failure that fails the run (--fail-on, not suppressed, new with --baseline). */
   failing = false;
+  /** The instances judged (this shard's), and the table's rows when a table reads them (Routes.tableRows). */
+  readonly kept: { rows?: TableRows; instances: number };
 
   constructor(readonly s: JudgeSetup) {
     this.store = new RoutedStore(s.routes);
     this.policyIndex = new Map(s.policies.map((p, i) => [p.id, i]));
     this.unusedSuppressions = new Set(s.suppressions);
+    this.kept = { instances: 0, ...(s.routes.tableRows ? { rows: emptyTableRows() } : {}) };
   }
 
   /** One scope (or a whole saved inventory, ordinal 0). */
@@ -213,7 +234,10 @@ export class Judging {
     this.engineS += (t1 - t0) / 1000;
     const results: Result[] = ev.results.filter(s.mine);
     if (results.some((r) => r.verdict === 'unknown')) this.incomplete = true;
-    this.store.put('instances', ordinal, ev.instances.filter(s.mine) satisfies InstanceSummary[]);
+    const instances: InstanceSummary[] = ev.instances.filter(s.mine);
+    this.kept.instances += instances.length;
+    if (this.kept.rows) addTableRows(this.kept.rows, results, instances);
+    this.store.put('instances', ordinal, instances);
     this.store.put('results', ordinal, results);
     const byPolicy = new Map<number, Finding[]>();
     for (const f of raw) {
@@ -230,6 +254,7 @@ export class Judging {
     for (const [p, list] of byPolicy) {
       const settled = this.settle(list);
       this.store.put(p, ordinal, s.routes.failingOnly ? settled.filter(shown) : settled);
+      if (s.routes.shownKept) this.shown.put(p, ordinal, settled.filter(shown));
     }
   }
 
@@ -266,6 +291,8 @@ export class Judging {
       list.push(f);
     }
     const store = this.store;
+    const listed = this.s.routes.shownKept ? this.shown : this.store;
+    const onlyShown = this.s.routes.shownKept || this.s.routes.failingOnly;
     const n = this.s.policies.length;
     return {
       unusedSuppressions: this.s.suppressions.filter((x) => this.unusedSuppressions.has(x)),
@@ -277,7 +304,7 @@ export class Judging {
       },
       findingsList() {
         const out: Finding[] = [];
-        for (let p = 0; p < n; p++) out.push(...(store.items(p) as Finding[]), ...(ruleSetsOf.get(p) ?? []));
+        for (let p = 0; p < n; p++) out.push(...(listed.items(p) as Finding[]), ...((onlyShown ? ruleSetsOf.get(p)?.filter(shown) : ruleSetsOf.get(p)) ?? []));
         return out;
       },
       instances: () => store.pieces('instances'),

@@ -194,7 +194,7 @@ export class Merger {
   }
 }
 
-const IN_MEMORY: Routes = { instances: 'memory', results: 'memory', findings: 'memory', failingOnly: false };
+const IN_MEMORY: Routes = { instances: 'memory', results: 'memory', findings: 'memory', tableRows: false, failingOnly: false, shownKept: false };
 
 /** The merged report of parts already read (everything in memory). */
 export function mergeReports(parts: Report[], now: Date): Report {
@@ -214,7 +214,8 @@ export async function runMerge(files: string[], o: MergeOpts, io: Io): Promise<n
     if (!f) throw new UsageError(`--output "${file}": cannot tell the format from the extension; add --format`);
     return { file, format: f };
   });
-  const merger = new Merger(routesFor([...outputs.map((x) => x.format), ...(!outputs.length || o.format ? [stdoutFormat] : [])]));
+  // The parts' instances and results are joined first (a part's may repeat another's): the table is made of them then.
+  const merger = new Merger(routesFor([...outputs.map((x) => x.format), ...(!outputs.length || o.format ? [stdoutFormat] : [])], { rows: false }));
   try {
     // Twice over the files: first their heads (every file checked, and every policy known, before any work),
     // then their arrays an element at a time, into their routes: no part is ever held whole.

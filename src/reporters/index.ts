@@ -8,7 +8,7 @@ import { junitBlocks, junitReport } from './junit.js';
 import { markdownReport } from './markdown.js';
 import { ocsfBlocks, ocsfReport } from './ocsf.js';
 import { sarifBlocks, sarifReport } from './sarif.js';
-import { tableReport } from './table.js';
+import { tableBlocks, tableReport, type TableRows } from './table.js';
 
 export const FORMATS = ['table', 'json', 'sarif', 'junit', 'markdown', 'csv', 'ocsf'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -19,8 +19,10 @@ export type Format = (typeof FORMATS)[number];
  * neither. `failing`: the findings that failed (suppressed or not) or could not decide, the only ones shown.
  */
 export interface Reads {
-  instances: boolean;
-  results: boolean;
+  /** `count`: how many there are, nothing else of them. */
+  instances: boolean | 'count';
+  /** `rows`: the table's rows of them (TableRows), made as each scope is judged. */
+  results: boolean | 'rows';
   findings: 'all' | 'failing' | 'none';
   /**
    * The findings are read in order, a block at a time, and may be parsed back from the JSON text an audit
@@ -30,8 +32,8 @@ export interface Reads {
 }
 export const READS: Record<Format, Reads> = {
   json: { instances: true, results: true, findings: 'all' },
-  table: { instances: true, results: true, findings: 'failing' },
-  markdown: { instances: true, results: false, findings: 'failing' },
+  table: { instances: 'count', results: 'rows', findings: 'failing' },
+  markdown: { instances: 'count', results: false, findings: 'failing' },
   csv: { instances: false, results: false, findings: 'all', findingsStreamed: true },
   junit: { instances: false, results: false, findings: 'all', findingsStreamed: true },
   sarif: { instances: false, results: false, findings: 'failing' },
@@ -42,12 +44,14 @@ export interface RenderOptions {
   color: boolean;
   /** The file SARIF results point at (GitHub code scanning needs a location in the repository). */
   sarifLocation?: string;
+  /** What an audit kept for the table and the count of instances, when the report does not hold them (READS). */
+  kept?: { rows?: TableRows; instances: number };
 }
 
 export function render(report: Report, format: Format, o: RenderOptions): string {
   switch (format) {
     case 'table':
-      return tableReport(report, { color: o.color });
+      return tableReport(report, { color: o.color }, o.kept?.rows);
     case 'json':
       return jsonReport(report);
     case 'sarif':
@@ -55,7 +59,7 @@ export function render(report: Report, format: Format, o: RenderOptions): string
     case 'junit':
       return junitReport(report);
     case 'markdown':
-      return markdownReport(report);
+      return markdownReport(report, o.kept?.instances);
     case 'csv':
       return csvReport(report);
     case 'ocsf':
@@ -83,6 +87,8 @@ export function renderBlocks(report: Report, format: Format, o: RenderOptions, s
       return inBlocks(sarifBlocks(report, { artifact: o.sarifLocation ?? 'rdpcloud.yaml' }));
     case 'ocsf':
       return inBlocks(ocsfBlocks(report));
+    case 'table':
+      return inBlocks(tableBlocks(report, { color: o.color }, o.kept?.rows));
     default:
       return [render(report, format, o)];
   }

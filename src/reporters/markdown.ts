@@ -6,13 +6,14 @@ import { activeFailures, bySeverity, refOf, titleOf } from './common.js';
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
 
-export function markdownReport(report: Report): string {
+/** `instances`: how many were judged, when the report does not hold them (an audit that kept only the count). */
+export function markdownReport(report: Report, instances = report.instances.length): string {
   const out: string[] = ['# rdpcloud audit', ''];
   const failing = activeFailures(report).sort(bySeverity);
   const failedScopes = report.scopes.filter((s) => s.status === 'failed');
   const counts = SEVERITIES.map((s) => [s, failing.filter((f) => f.severity === s).length] as const).filter(([, n]) => n > 0);
   out.push(
-    `${report.instances.length} instances in ${report.scopes.length - failedScopes.length} of ${report.scopes.length} scopes, ${report.policies.length} policies, ` +
+    `${instances} instances in ${report.scopes.length - failedScopes.length} of ${report.scopes.length} scopes, ${report.policies.length} policies, ` +
       (failing.length ? `**${failing.length} failing**: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}.` : '**no failing findings**.'),
     '',
   );

@@ -11,6 +11,9 @@ import { firewall, instance, network, networkUrl } from '../fakes/gce/fixtures.j
 import { startFakeGce, type FakeGce, type GceWorld } from '../fakes/gce/server.js';
 import { gcpEnv, rdpcloud } from './helpers.js';
 import { HeapBudget } from '../../src/cli/heap-budget.js';
+import { routesFor } from '../../src/cli/judging.js';
+import { markdownReport } from '../../src/reporters/markdown.js';
+import { tableReport } from '../../src/reporters/table.js';
 import type { Report } from '../../src/model/results.js';
 
 const HOST = 'net-host';
@@ -64,7 +67,7 @@ describe('an audit judged scope by scope', () => {
       else process.env.TMPDIR = before;
     }
     expect(await readdir(spoolDir)).toEqual([]);
-    // A table output as well: every array is kept in memory and the JSON rendered from the whole report.
+    // A table output as well (it keeps its own rows of the results): the same JSON.
     const kept = await rdpcloud(['audit', ...scopes, '--format', 'json', '--output', 'r.txt'], gcpEnv(fake.port), { cwd: dir });
     expect(kept.stderr).toBe('');
     expect(spooled.code).toBe(kept.code);
@@ -97,6 +100,35 @@ describe('an audit judged scope by scope', () => {
     const text = await readFile(join(dir, 'alone', file), 'utf8');
     expect(text.length).toBeGreaterThan(100);
     expect(text).toBe(await readFile(join(dir, 'all', file), 'utf8'));
+  });
+
+  // The table keeps a row per result as each scope is judged, not the results (READS `rows`): what it prints must
+  // be the table of the whole report, the one `tableReport` makes from the JSON of the same run.
+  it('prints the table of the whole report from the rows it kept scope by scope', async () => {
+    const table = await rdpcloud(['audit', ...scopes, '--project', 'gone-project', '--output', 'whole.json'], gcpEnv(fake.port), { cwd: dir });
+    const whole = JSON.parse(await readFile(join(dir, 'whole.json'), 'utf8')) as Report;
+    expect(whole.scopes.map((s) => s.status)).toContain('failed');
+    expect(whole.results.length).toBeGreaterThan(0);
+    const tableOnly = await rdpcloud(['audit', ...scopes, '--project', 'gone-project'], gcpEnv(fake.port));
+    expect(tableOnly.stdout).toBe(tableReport(whole, { color: false }));
+    expect(table.code).toBe(tableOnly.code);
+    const md = await rdpcloud(['audit', ...scopes, '--project', 'gone-project', '--format', 'markdown'], gcpEnv(fake.port));
+    expect(md.stdout).toBe(markdownReport(whole));
+  });
+
+  it.each([
+    // formats, what is kept of instances and results, whether table rows are made
+    [['table'], 'drop', 'drop', true],
+    [['markdown'], 'drop', 'drop', false],
+    [['table', 'json'], 'spool', 'spool', true],
+    [['sarif', 'json'], 'spool', 'spool', false],
+    [['json'], 'spool', 'spool', false],
+  ] as const)('routes for %j: instances %s, results %s, table rows %s', (formats, instances, results, rows) => {
+    expect(routesFor(formats)).toMatchObject({ instances, results, tableRows: rows });
+  });
+
+  it('merge keeps the results for its table (the parts are joined before rows are made of them)', () => {
+    expect(routesFor(['table'], { rows: false })).toMatchObject({ instances: 'memory', results: 'memory', tableRows: false });
   });
 
   it('writes the spooled report to a file the same as to stdout', async () => {

@@ -2,8 +2,8 @@
 // spool: the same bytes as the whole document built at once (the reference below is how junit.ts built it
 // before it streamed: fast-xml-parser's builder on the whole document), whatever the findings' order, their
 // number against the block size, expired suppressions placed after the failures they suppressed, failed
-// scopes, no findings at all; and the CLI writes the same file whether the findings were spooled (JUnit or CSV
-// alone) or kept in memory (with a format that needs them there).
+// scopes, no findings at all; and the CLI writes the same file whether it is the only format or another one keeps
+// the shown findings in memory as well (SARIF), and that file is the whole document's.
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { XMLBuilder } from 'fast-xml-parser';
@@ -134,14 +134,16 @@ describe('JUnit and CSV a block of findings at a time', () => {
     expect(rows.length).toBe(3);
   });
 
-  it('an audit spools the findings for JUnit and CSV alone, keeps them in memory when another format needs them there', () => {
+  it('an audit spools the findings for JUnit and CSV, and keeps the shown ones in memory too when another format reads them there', () => {
     expect(routesFor(['junit']).findings).toBe('spool');
     expect(routesFor(['csv', 'json']).findings).toBe('spool');
-    expect(routesFor(['junit', 'sarif']).findings).toBe('memory');
-    expect(routesFor(['csv', 'table']).findings).toBe('memory');
+    // With a format that shows only the failures: spooled for the stream, the shown ones kept as well.
+    expect(routesFor(['junit', 'sarif'])).toMatchObject({ findings: 'spool', shownKept: true, failingOnly: false });
+    expect(routesFor(['csv', 'table'])).toMatchObject({ findings: 'spool', shownKept: true });
+    expect(routesFor(['sarif'])).toMatchObject({ findings: 'memory', shownKept: false, failingOnly: true });
   });
 
-  it.each(['junit', 'csv'] as const)('the CLI writes the same %s from spooled findings as from findings kept in memory', async (format) => {
+  it.each(['junit', 'csv'] as const)('the CLI writes the same %s alone as beside a format that keeps the shown findings in memory', async (format) => {
     const dir = await tempDir();
     const spooled = await audit(['--format', format]);
     const kept = await audit(['--format', format, '--output', join(dir, 'also.sarif')]);
