@@ -11,6 +11,7 @@
 import type { Instance as Ec2Instance, IpPermission, NetworkAcl, RouteTable, SecurityGroup, Route } from '@aws-sdk/client-ec2';
 import type { InstanceInformation } from '@aws-sdk/client-ssm';
 import type { Gateway, Instance, Layer, Nic, OsFamily, Rule, RuleSet } from '../../src/model/inventory.js';
+import { fit } from '../../src/model/fit.js';
 import type { Pick } from './fast-xml.js';
 
 /**
@@ -262,7 +263,7 @@ export function securityGroupRuleSet(sg: SecurityGroup, prefixLists: Map<string,
       name: `inbound ${describePermission(p)} from ${named.length > 2 ? `${named[0]}, ${named[1]} +${named.length - 2}` : named.join(', ')}`,
       priority: 0,
       action: 'allow',
-      sourceRanges: ranges,
+      sourceRanges: fit(ranges),
       protocols: [permissionProtocol(p)],
     };
     // A group reference admits the members of that group (instances), never an outside address.
@@ -270,7 +271,7 @@ export function securityGroupRuleSet(sg: SecurityGroup, prefixLists: Map<string,
     if (unresolved) rule.indeterminate = `prefix list ${unresolved.join(', ')} could not be read`;
     rules.push(rule);
   }
-  return { id: `aws/${account}/${sg.GroupId}`, provider: 'aws', scope: account, name: `security group ${sg.GroupId} (${sg.GroupName ?? ''})`, kind: 'aws-security-group', rules };
+  return { id: `aws/${account}/${sg.GroupId}`, provider: 'aws', scope: account, name: `security group ${sg.GroupId} (${sg.GroupName ?? ''})`, kind: 'aws-security-group', rules: fit(rules) };
 }
 
 function unreadableSet(id: string, account: string, name: string, kind: string, why: string): RuleSet {
@@ -480,7 +481,7 @@ export function mapInstance(i: Ec2Instance, account: string, region: string): Ma
     id: i.InstanceId,
     state: i.State?.Name ?? 'unknown',
     os,
-    nics,
+    nics: fit(nics),
     tags: [],
     serviceAccounts: i.IamInstanceProfile?.Arn ? [i.IamInstanceProfile.Arn] : [],
     labels,

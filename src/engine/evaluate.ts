@@ -3,6 +3,7 @@
 // apart (same layer paths, tags, service accounts, groups and kinds of address) and shared.
 import type { Instance, Inventory, Layer, Nic, Rule, RuleSet } from '../model/inventory.js';
 import type { Access, InstanceSummary, Reason, Result, Verdict } from '../model/results.js';
+import { fit } from '../model/fit.js';
 import { AddressSet, ipv4Value, parseAddress, type Family } from './addresses.js';
 import { PRIVATE, exposureSource, internetSource, resolveSource, type Source } from './sources.js';
 import { matchTarget, prepareRules, ruleDestinations, type PreparedRule } from './rules.js';
@@ -638,7 +639,7 @@ function reasonsOf(eng: Engine, decisions: Decision[], target: string, cand: Add
   }
   const out: Reason[] = [];
   for (const { d, merged: m } of merged.values()) out.push(eng.reason(d, target, cand, m));
-  return out;
+  return fit(out);
 }
 
 function toReasons(eng: Engine, parts: Part[]): Reason[] {
@@ -654,7 +655,7 @@ function toReasons(eng: Engine, parts: Part[]): Reason[] {
     } else list = reasonsOf(eng, part.outcomes!.flatMap((o) => o.decisions), part.target, part.cand);
     for (const r of list) out.push(r);
   }
-  return out;
+  return fit(out);
 }
 
 interface Judged {
@@ -955,7 +956,7 @@ export function evaluate(inv: Inventory, sources: Source[], port: number): Evalu
       instanceId: instance.id,
       state: instance.state,
       os: instance.os,
-      externalAddresses,
+      externalAddresses: fit(externalAddresses),
       access: a.access,
     };
     if (a.gateway !== undefined) summary.gateway = a.gateway;

@@ -2,6 +2,7 @@
 // a source reach tcp:port on any instance they target, and which instances a rule set and its rules apply
 // to. Pure, like the rest of the engine; the path verdicts (evaluate.ts) stay the real answer.
 import type { Instance, Inventory, Nic, Rule, RuleSet, Stage } from '../model/inventory.js';
+import { fit } from '../model/fit.js';
 import { AddressSet } from './addresses.js';
 import { prepareRules } from './rules.js';
 
@@ -51,6 +52,129 @@ export function admissions(ruleSet: RuleSet, mode: Stage['mode'], candidate: Add
   return out;
 }
 
+/** What every rule set's record of one inventory shares: which paths cross it, and the NICs on each path. */
+class UseIndex {
+  readonly stageOf = new Map<string, { mode: Stage['mode']; direction: RuleSetUse['direction'] }>();
+  readonly pathsWith = new Map<string, Set<string>>();
+  private nicsOnPath?: Map<string, { instance: Instance; nic: Nic }[]>;
+  /** A NIC is one user however many of its paths cross the rule set; the key is made once per NIC. */
+  private readonly nicKeys = new Map<Nic, string>();
+
+  constructor(private readonly inv: Inventory) {
+    for (const [pathId, layers] of Object.entries(inv.paths)) {
+      for (const layer of layers) {
+        for (const s of layer.stages) {
+          if (!this.stageOf.has(s.ruleSet)) this.stageOf.set(s.ruleSet, { mode: s.mode, direction: layer.returnPorts ? 'return' : 'ingress' });
+          let set = this.pathsWith.get(s.ruleSet);
+          if (!set) this.pathsWith.set(s.ruleSet, (set = new Set()));
+          set.add(pathId);
+        }
+      }
+    }
+  }
+
+  onPath(p: string): { instance: Instance; nic: Nic }[] {
+    if (!this.nicsOnPath) {
+      const by = (this.nicsOnPath = new Map());
+      for (const instance of this.inv.instances) {
+        for (const nic of instance.nics) {
+          for (const q of new Set([nic.path, nic.internalPath ?? nic.path])) {
+            let list = by.get(q);
+            if (!list) by.set(q, (list = []));
+            list.push({ instance, nic });
+          }
+        }
+      }
+    }
+    return this.nicsOnPath.get(p) ?? [];
+  }
+
+  keyOf(u: { instance: Instance; nic: Nic }): string {
+    let k = this.nicKeys.get(u.nic);
+    if (k === undefined) this.nicKeys.set(u.nic, (k = `${u.instance.provider}|${u.instance.scope}|${u.instance.location}|${u.instance.id}|${u.nic.name}`));
+    return k;
+  }
+}
+
+/**
+ * One rule set's record. A class, and its state made when first asked: a region can hold 20,000 security groups,
+ * most of them only ever asked whether they admit the internet, and a record of closures and maps per group cost
+ * ~1 KB each (23 MiB of the EC2 20k shape's heap).
+ */
+class Use implements RuleSetUse {
+  readonly mode: Stage['mode'];
+  readonly direction: RuleSetUse['direction'];
+  private list?: { instance: Instance; nic: Nic }[];
+  /** Users by what a rule can target: tag, service account (instance), group (NIC). */
+  private index?: Map<string, number[]>;
+  private usersOfRule?: Map<Rule, Instance[]>;
+  /** One list for every untargeted rule of the set. */
+  private everyone?: Instance[];
+
+  constructor(
+    private readonly rs: RuleSet,
+    private readonly shared: UseIndex,
+  ) {
+    const st = shared.stageOf.get(rs.id);
+    this.mode = st?.mode ?? (rs.kind === 'aws-security-group' ? 'any-allow' : 'first-match');
+    this.direction = st?.direction ?? 'ingress';
+  }
+
+  get users(): { instance: Instance; nic: Nic }[] {
+    if (this.list) return this.list;
+    const seen = new Set<string>();
+    const users: { instance: Instance; nic: Nic }[] = [];
+    for (const p of this.shared.pathsWith.get(this.rs.id) ?? []) {
+      for (const u of this.shared.onPath(p)) {
+        const k = this.shared.keyOf(u);
+        if (!seen.has(k)) users.push(u), seen.add(k);
+      }
+    }
+    return (this.list = fit(users));
+  }
+
+  admits(candidate: AddressSet, port: number): Admission[] {
+    return admissions(this.rs, this.mode, candidate, port);
+  }
+
+  private byTarget(): Map<string, number[]> {
+    if (this.index) return this.index;
+    const index = (this.index = new Map<string, number[]>());
+    const add = (key: string, i: number) => {
+      const list = index.get(key);
+      if (!list) index.set(key, [i]);
+      else if (list[list.length - 1] !== i) list.push(i);
+    };
+    this.users.forEach((u, i) => {
+      for (const t of u.instance.tags) add(`tag\u0000${t}`, i);
+      for (const a of u.instance.serviceAccounts) add(`sa\u0000${a}`, i);
+      for (const g of u.nic.groups ?? []) add(`group\u0000${g}`, i);
+    });
+    return index;
+  }
+
+  usersOf(rule: Rule): Instance[] {
+    const known = this.usersOfRule?.get(rule);
+    if (known) return known;
+    const all = this.users;
+    let found: Instance[];
+    if (untargeted(rule)) {
+      found = this.everyone ??= [...new Set(all.map((u) => u.instance))];
+    } else {
+      // The users any target names (matchTarget's rule: a tag, a service account or a group in common), in
+      // the users' order.
+      const hit = new Set<number>();
+      const t = rule.targets!;
+      for (const [kind, names] of [['tag', t.tags], ['sa', t.serviceAccounts], ['group', t.groups]] as const) {
+        for (const n of names ?? []) for (const i of this.byTarget().get(`${kind}\u0000${n}`) ?? []) hit.add(i);
+      }
+      found = [...new Set([...hit].sort((x, y) => x - y).map((i) => all[i].instance))];
+    }
+    (this.usersOfRule ??= new Map()).set(rule, found);
+    return found;
+  }
+}
+
 /**
  * One use record per rule set of the inventory, built once per run. Who uses a rule set is worked out when a
  * check first asks (most rule sets are only asked whether they admit the internet), and the instances a rule
@@ -58,102 +182,8 @@ export function admissions(ruleSet: RuleSet, mode: Stage['mode'], candidate: Add
  * firewall can have 40,000 users and hundreds of open rules.
  */
 export function ruleSetUses(inv: Inventory): Map<string, RuleSetUse> {
-  const stageOf = new Map<string, { mode: Stage['mode']; direction: RuleSetUse['direction'] }>();
-  const pathsWith = new Map<string, Set<string>>();
-  for (const [pathId, layers] of Object.entries(inv.paths)) {
-    for (const layer of layers) {
-      for (const s of layer.stages) {
-        if (!stageOf.has(s.ruleSet)) stageOf.set(s.ruleSet, { mode: s.mode, direction: layer.returnPorts ? 'return' : 'ingress' });
-        let set = pathsWith.get(s.ruleSet);
-        if (!set) pathsWith.set(s.ruleSet, (set = new Set()));
-        set.add(pathId);
-      }
-    }
-  }
-  let nicsOnPath: Map<string, { instance: Instance; nic: Nic }[]> | undefined;
-  const onPath = (p: string) => {
-    if (!nicsOnPath) {
-      nicsOnPath = new Map();
-      for (const instance of inv.instances) {
-        for (const nic of instance.nics) {
-          for (const q of new Set([nic.path, nic.internalPath ?? nic.path])) {
-            let list = nicsOnPath.get(q);
-            if (!list) nicsOnPath.set(q, (list = []));
-            list.push({ instance, nic });
-          }
-        }
-      }
-    }
-    return nicsOnPath.get(p) ?? [];
-  };
-  // A NIC is one user however many of its paths cross the rule set; the key is made once per NIC.
-  const nicKeys = new Map<Nic, string>();
-  const keyOf = (u: { instance: Instance; nic: Nic }) => {
-    let k = nicKeys.get(u.nic);
-    if (k === undefined) nicKeys.set(u.nic, (k = `${u.instance.provider}|${u.instance.scope}|${u.instance.location}|${u.instance.id}|${u.nic.name}`));
-    return k;
-  };
+  const shared = new UseIndex(inv);
   const out = new Map<string, RuleSetUse>();
-  for (const rs of inv.ruleSets) {
-    const st = stageOf.get(rs.id) ?? { mode: rs.kind === 'aws-security-group' ? 'any-allow' : 'first-match', direction: 'ingress' as const };
-    let users: { instance: Instance; nic: Nic }[] | undefined;
-    const usersList = () => {
-      if (users) return users;
-      const seen = new Set<string>();
-      users = [];
-      for (const p of pathsWith.get(rs.id) ?? []) {
-        for (const u of onPath(p)) {
-          const k = keyOf(u);
-          if (!seen.has(k)) users.push(u), seen.add(k);
-        }
-      }
-      return users;
-    };
-    // Users by what a rule can target: tag, service account (instance), group (NIC).
-    let index: Map<string, number[]> | undefined;
-    const byTarget = () => {
-      if (index) return index;
-      index = new Map();
-      const add = (key: string, i: number) => {
-        const list = index!.get(key);
-        if (!list) index!.set(key, [i]);
-        else if (list[list.length - 1] !== i) list.push(i);
-      };
-      usersList().forEach((u, i) => {
-        for (const t of u.instance.tags) add(`tag\u0000${t}`, i);
-        for (const a of u.instance.serviceAccounts) add(`sa\u0000${a}`, i);
-        for (const g of u.nic.groups ?? []) add(`group\u0000${g}`, i);
-      });
-      return index;
-    };
-    const usersOfRule = new Map<Rule, Instance[]>();
-    let everyone: Instance[] | undefined;
-    out.set(rs.id, {
-      ...st,
-      get users() {
-        return usersList();
-      },
-      admits: (candidate, port) => admissions(rs, st.mode, candidate, port),
-      usersOf: (rule) => {
-        let found = usersOfRule.get(rule);
-        if (found) return found;
-        const all = usersList();
-        if (untargeted(rule)) {
-          found = everyone ??= [...new Set(all.map((u) => u.instance))]; // one list for every untargeted rule of the set
-        } else {
-          // The users any target names (matchTarget's rule: a tag, a service account or a group in common), in
-          // the users' order.
-          const hit = new Set<number>();
-          const t = rule.targets!;
-          for (const [kind, names] of [['tag', t.tags], ['sa', t.serviceAccounts], ['group', t.groups]] as const) {
-            for (const n of names ?? []) for (const i of byTarget().get(`${kind}\u0000${n}`) ?? []) hit.add(i);
-          }
-          found = [...new Set([...hit].sort((x, y) => x - y).map((i) => all[i].instance))];
-        }
-        usersOfRule.set(rule, found);
-        return found;
-      },
-    });
-  }
+  for (const rs of inv.ruleSets) out.set(rs.id, new Use(rs, shared));
   return out;
 }

@@ -3,6 +3,7 @@
 // the run goes on. Pure: the inventory and the engine's evaluation in, findings out.
 import type { Instance, Inventory, RuleSet } from '../model/inventory.js';
 import { instanceRef } from '../model/instance-ref.js';
+import { fit } from '../model/fit.js';
 import type { Finding, InstanceRef, InstanceSummary, Result } from '../model/results.js';
 import type { Evaluation, Exposure } from '../engine/evaluate.js';
 import { atMost } from '../engine/grade.js';
@@ -85,7 +86,7 @@ function aligned(inv: Inventory, ev: Evaluation): Map<Instance, Entry> | undefin
     if (!sameInstance(summary, i) || !sameInstance(exposure.instance, i) || out.has(i)) return undefined;
     const results: Result[] = [];
     while (j < ev.results.length && sameInstance(ev.results[j], i)) results.push(ev.results[j++]);
-    out.set(i, { summary, exposure, results });
+    out.set(i, { summary, exposure, results: fit(results) });
   }
   return j === ev.results.length ? out : undefined;
 }
