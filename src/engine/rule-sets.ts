@@ -54,20 +54,21 @@ export function admissions(ruleSet: RuleSet, mode: Stage['mode'], candidate: Add
 
 /** What every rule set's record of one inventory shares: which paths cross it, and the NICs on each path. */
 class UseIndex {
-  readonly stageOf = new Map<string, { mode: Stage['mode']; direction: RuleSetUse['direction'] }>();
-  readonly pathsWith = new Map<string, Set<string>>();
+  /** Per rule set: how its first stage judges, and the paths that cross it (each once, in the inventory's order). */
+  readonly crossing = new Map<string, { mode: Stage['mode']; direction: RuleSetUse['direction']; paths: string[] }>();
   private nicsOnPath?: Map<string, { instance: Instance; nic: Nic }[]>;
   /** A NIC is one user however many of its paths cross the rule set; the key is made once per NIC. */
   private readonly nicKeys = new Map<Nic, string>();
 
   constructor(private readonly inv: Inventory) {
-    for (const [pathId, layers] of Object.entries(inv.paths)) {
-      for (const layer of layers) {
+    // One lookup per stage, and a list rather than a set per rule set: a region's 20,000 security groups each
+    // had a Set. A path's stages are read together, so a path seen twice is the list's last entry.
+    for (const pathId in inv.paths) {
+      for (const layer of inv.paths[pathId]!) {
         for (const s of layer.stages) {
-          if (!this.stageOf.has(s.ruleSet)) this.stageOf.set(s.ruleSet, { mode: s.mode, direction: layer.returnPorts ? 'return' : 'ingress' });
-          let set = this.pathsWith.get(s.ruleSet);
-          if (!set) this.pathsWith.set(s.ruleSet, (set = new Set()));
-          set.add(pathId);
+          const c = this.crossing.get(s.ruleSet);
+          if (!c) this.crossing.set(s.ruleSet, { mode: s.mode, direction: layer.returnPorts ? 'return' : 'ingress', paths: [pathId] });
+          else if (c.paths[c.paths.length - 1] !== pathId) c.paths.push(pathId);
         }
       }
     }
@@ -115,7 +116,7 @@ class Use implements RuleSetUse {
     private readonly rs: RuleSet,
     private readonly shared: UseIndex,
   ) {
-    const st = shared.stageOf.get(rs.id);
+    const st = shared.crossing.get(rs.id);
     this.mode = st?.mode ?? (rs.kind === 'aws-security-group' ? 'any-allow' : 'first-match');
     this.direction = st?.direction ?? 'ingress';
   }
@@ -124,7 +125,7 @@ class Use implements RuleSetUse {
     if (this.list) return this.list;
     const seen = new Set<string>();
     const users: { instance: Instance; nic: Nic }[] = [];
-    for (const p of this.shared.pathsWith.get(this.rs.id) ?? []) {
+    for (const p of this.shared.crossing.get(this.rs.id)?.paths ?? []) {
       for (const u of this.shared.onPath(p)) {
         const k = this.shared.keyOf(u);
         if (!seen.has(k)) users.push(u), seen.add(k);
