@@ -77,17 +77,27 @@ class UseIndex {
   onPath(p: string): { instance: Instance; nic: Nic }[] {
     if (!this.nicsOnPath) {
       const by = (this.nicsOnPath = new Map());
+      const add = (q: string, u: { instance: Instance; nic: Nic }) => {
+        const list = by.get(q);
+        if (!list) by.set(q, [u]);
+        else list.push(u);
+      };
       for (const instance of this.inv.instances) {
         for (const nic of instance.nics) {
-          for (const q of new Set([nic.path, nic.internalPath ?? nic.path])) {
-            let list = by.get(q);
-            if (!list) by.set(q, (list = []));
-            list.push({ instance, nic });
-          }
+          const u = { instance, nic };
+          add(nic.path, u);
+          if (nic.internalPath !== undefined && nic.internalPath !== nic.path) add(nic.internalPath, u);
         }
       }
     }
     return this.nicsOnPath.get(p) ?? [];
+  }
+
+  /** Which rule set's users list last took each NIC key (users(): a NIC once, without a set per rule set). */
+  readonly takenBy = new Map<string, number>();
+  private serials = 0;
+  serial(): number {
+    return ++this.serials;
   }
 
   keyOf(u: { instance: Instance; nic: Nic }): string {
@@ -123,12 +133,13 @@ class Use implements RuleSetUse {
 
   get users(): { instance: Instance; nic: Nic }[] {
     if (this.list) return this.list;
-    const seen = new Set<string>();
+    const me = this.shared.serial();
+    const taken = this.shared.takenBy;
     const users: { instance: Instance; nic: Nic }[] = [];
     for (const p of this.shared.crossing.get(this.rs.id)?.paths ?? []) {
       for (const u of this.shared.onPath(p)) {
         const k = this.shared.keyOf(u);
-        if (!seen.has(k)) users.push(u), seen.add(k);
+        if (taken.get(k) !== me) users.push(u), taken.set(k, me);
       }
     }
     return (this.list = fit(users));
