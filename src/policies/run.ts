@@ -152,10 +152,26 @@ function remediationFor(p: Policy, r: Resource, ref: InstanceRef, o: Outcome, po
   return fill(p.remediation[ref.provider], base, o.rules?.[0] ?? '', o.source ?? '', port);
 }
 
+/** A template cut at its placeholders: odd entries are placeholder names. Once per template, not per finding. */
+const templateParts = new Map<string, string[]>();
+function partsOf(template: string): string[] {
+  let parts = templateParts.get(template);
+  if (!parts) templateParts.set(template, (parts = template.split(/\{(\w+)\}/)));
+  return parts;
+}
+
 function fill(template: string | undefined, base: Record<string, string>, rule: string, source: string, port: number): string | undefined {
   if (!template) return undefined;
-  const values: Record<string, string> = { ...base, rule, source, port: String(port) };
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => values[k] ?? m).trim();
+  // A failing check's fix, for every failing finding (an EC2 region: thousands): the template is cut once and the
+  // values read in place, where a values object per finding and a replace() with a callback cost ~5 us each.
+  const parts = partsOf(template);
+  let out = parts[0]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const k = parts[i]!;
+    const v = k === 'rule' ? rule : k === 'source' ? source : k === 'port' ? String(port) : Object.hasOwn(base, k) ? base[k] : undefined;
+    out += (v ?? `{${k}}`) + parts[i + 1]!;
+  }
+  return out.trim();
 }
 
 /**
