@@ -59,6 +59,9 @@ class UseIndex {
   private nicsOnPath?: Map<string, { instance: Instance; nic: Nic }[]>;
   /** A NIC is one user however many of its paths cross the rule set; the key is made once per NIC. */
   private readonly nicKeys = new Map<Nic, string>();
+  /** Which users list last took each NIC key (Use.users: a NIC once, without a set per rule set). */
+  readonly takenBy = new Map<string, number>();
+  private lists = 0;
 
   constructor(private readonly inv: Inventory) {
     // One lookup per stage, and a list rather than a set per rule set: a region's 20,000 security groups each
@@ -93,11 +96,9 @@ class UseIndex {
     return this.nicsOnPath.get(p) ?? [];
   }
 
-  /** Which rule set's users list last took each NIC key (users(): a NIC once, without a set per rule set). */
-  readonly takenBy = new Map<string, number>();
-  private serials = 0;
-  serial(): number {
-    return ++this.serials;
+  /** A number for a new users list, as takenBy records it. */
+  nextList(): number {
+    return ++this.lists;
   }
 
   keyOf(u: { instance: Instance; nic: Nic }): string {
@@ -133,7 +134,7 @@ class Use implements RuleSetUse {
 
   get users(): { instance: Instance; nic: Nic }[] {
     if (this.list) return this.list;
-    const me = this.shared.serial();
+    const me = this.shared.nextList();
     const taken = this.shared.takenBy;
     const users: { instance: Instance; nic: Nic }[] = [];
     for (const p of this.shared.crossing.get(this.rs.id)?.paths ?? []) {
